@@ -1,10 +1,12 @@
--- heartbeat(worker, ...): ONE call per instance every lease/2. Registers or refreshes
--- the instance in workers (what /queue counts as live) and extends the lease of every
--- job this instance still owns. Returns the ids it still owns: a job missing from the
--- answer was taken over after our lease lapsed, and the caller must abandon it.
+-- heartbeat(worker, ..., ids): ONE call per instance every lease/2. Registers or
+-- refreshes the instance in workers (what /queue counts as live) and extends the
+-- leases of the jobs it names and still owns. Only the named ones: a job the process
+-- has lost track of must expire and be recovered, not be kept alive forever.
+-- Returns the ids still owned: a job missing from the answer was taken over after
+-- our lease lapsed, and the caller must abandon it.
 create function public.heartbeat(
   p_worker text, p_concurrency integer, p_in_flight integer, p_lease_seconds integer,
-  p_meta jsonb default '{}'::jsonb)
+  p_meta jsonb, p_ids bigint[])
 returns setof bigint
 language plpgsql volatile security definer set search_path = ''
 as $$
@@ -20,10 +22,10 @@ begin
   return query
     update public.jobs j
        set lease_expires_at = now() + make_interval(secs => p_lease_seconds)
-     where j.status = 'running' and j.lease_owner = p_worker
+     where j.id = any(p_ids) and j.status = 'running' and j.lease_owner = p_worker
     returning j.id;
 end
 $$;
 
-revoke execute on function public.heartbeat(text, integer, integer, integer, jsonb) from public, anon, authenticated;
-grant execute on function public.heartbeat(text, integer, integer, integer, jsonb) to service_role;
+revoke execute on function public.heartbeat(text, integer, integer, integer, jsonb, bigint[]) from public, anon, authenticated;
+grant execute on function public.heartbeat(text, integer, integer, integer, jsonb, bigint[]) to service_role;

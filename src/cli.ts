@@ -1,0 +1,195 @@
+// `npx neurocards <command>`: migrate | start | enqueue | stats | retry | requeue | cancel | prune
+import { parseArgs } from 'node:util';
+import 'dotenv/config';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { openStore } from './db/open.ts';
+import { migrate } from './db/migrate.ts';
+import { SchemaBehindError } from './db/migrate.ts';
+import { PostgresStore } from './db/postgres.ts';
+import { startEmbedded } from './db/embedded.ts';
+import type { QueueStats } from './db/store.ts';
+import { createLogger, scrub, type Logger } from './log.ts';
+import { startApp } from './main.ts';
+import { queueView } from './http/app.ts';
+
+const USAGE = `Usage: neurocards <command> [options]
+
+Commands:
+  start [--no-bot] [--no-worker]    run the bot, the worker pool and HTTP (PORT, default 3000)
+  migrate                           apply pending supabase/migrations (needs DATABASE_URL or the embedded DB)
+  enqueue noop --count N [--ms M]   add N diagnostic jobs that sleep M ms
+  stats [--json]                    queue figures, as /queue shows them
+  retry <job-id>                    put a dead or canceled job back in the queue
+  requeue --dead [--kind K]         put all dead jobs (of kind K) back in the queue
+  cancel <job-id>                   cancel a queued or running job
+  prune                             delete finished jobs past retention now
+
+Configuration comes from the environment and .env; see .env.example.`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      'no-bot': { type: 'boolean', default: false },
+      'no-worker': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      count: { type: 'string', default: '1' },
+      ms: { type: 'string', default: '0' },
+      dead: { type: 'boolean', default: false },
+      kind: { type: 'string' },
+    },
+  });
+  const config = loadConfig();
+  // Commands other than start talk to a human: keep their logs to warnings.
+  const log = createLogger({
+    level: command === 'start' ? config.LOG_LEVEL : (process.env.LOG_LEVEL ?? 'warn'),
+    instanceId: command === 'start' ? config.instanceId : undefined,
+  });
+
+  switch (command) {
+    case 'start':
+      return runStart(config, log, { bot: !values['no-bot'], worker: !values['no-worker'] });
+    case 'migrate':
+      return runMigrate(config, log);
+  }
+
+  const opened = await openStore(config, log);
+  const { store } = opened;
+  try {
+    switch (command) {
+      case 'enqueue': {
+        const kind = positionals[0];
+        if (kind !== 'noop') throw new UsageError('only `enqueue noop` is available from the CLI');
+        const count = positiveInt(values.count, '--count');
+        const ms = positiveInt(values.ms, '--ms', true);
+        let done = 0;
+        for (let i = 0; i < count; i += 1000) {
+          const n = Math.min(1000, count - i);
+          await store.enqueue(Array.from({ length: n }, () => ({ kind: 'noop', payload: { ms } })));
+          done += n;
+          if (count > 1000 && process.stderr.isTTY) process.stderr.write(`\renqueued ${done}/${count}`);
+        }
+        if (count > 1000 && process.stderr.isTTY) process.stderr.write('\n');
+        console.log(`enqueued ${count} noop job${count === 1 ? '' : 's'} (${ms} ms each)`);
+        return 0;
+      }
+      case 'stats': {
+        const s = await store.stats();
+        console.log(values.json ? JSON.stringify(queueView(s)) : formatStats(s));
+        return 0;
+      }
+      case 'retry': {
+        const job = await store.retryJob(jobId(positionals[0]));
+        if (!job) { console.error(`job ${positionals[0]} not found, or not dead/canceled`); return 1; }
+        console.log(`job ${job.id} (${job.kind}) queued again`);
+        return 0;
+      }
+      case 'requeue': {
+        if (!values.dead) throw new UsageError('requeue needs --dead (only dead jobs can be requeued in bulk)');
+        const n = await store.requeueDead(values.kind);
+        console.log(`requeued ${n} dead job${n === 1 ? '' : 's'}${values.kind ? ` of kind ${values.kind}` : ''}`);
+        return 0;
+      }
+      case 'cancel': {
+        const job = await store.cancelJob(jobId(positionals[0]));
+        if (!job) { console.error(`job ${positionals[0]} not found, or already finished`); return 1; }
+        console.log(`job ${job.id} canceled`);
+        return 0;
+      }
+      case 'prune': {
+        let total = 0;
+        for (let n = -1; n !== 0; total += n) n = await store.prune();
+        console.log(`deleted ${total} finished job${total === 1 ? '' : 's'} past retention`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } finally {
+    await opened.close();
+  }
+}
+
+async function runStart(config: Config, log: Logger, o: { bot: boolean; worker: boolean }): Promise<number> {
+  const app = await startApp(config, log, o);
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) { log.warn({ sig }, 'second signal: exiting now'); resolve(1); return; }
+      app.stop(sig).then(() => resolve(0), (err) => { log.error({ err: scrub(String(err?.message ?? err)) }, 'shutdown failed'); resolve(1); });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function runMigrate(config: Config, log: Logger): Promise<number> {
+  const db = config.database;
+  if (db.mode === 'rpc') {
+    console.error('migrate needs a direct connection: set DATABASE_URL (Supabase: the session pooler string, port 5432), ' +
+      'or apply supabase/migrations with `supabase db push`.');
+    return 1;
+  }
+  const embedded = db.mode === 'embedded' ? await startEmbedded({ dir: db.dir, port: db.port, log }) : null;
+  const store = new PostgresStore({ url: embedded?.url ?? (db as { url: string }).url, poolSize: 1, prepare: false });
+  try {
+    const applied = await migrate(store.sql, (m) => console.log(m));
+    console.log(applied.length ? `migrated: ${applied.length} migration(s) applied` : 'database is up to date');
+    return 0;
+  } finally {
+    await store.close();
+    await embedded?.stop();
+  }
+}
+
+function positiveInt(v: string | undefined, name: string, zeroOk = false): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${name} must be a whole number${zeroOk ? '' : ' above 0'}, got "${v}"`);
+  return n;
+}
+
+function jobId(v: string | undefined): string {
+  if (!v || !/^\d+$/.test(v)) throw new UsageError(`a numeric job id is required, got "${v ?? ''}"`);
+  return v;
+}
+
+export function formatStats(s: QueueStats): string {
+  const v = queueView(s);
+  const rows: [string, string | number][] = [
+    ['queued', v.queued], ['processing', v.processing], ['scheduled (retry later)', v.scheduled], ['dead', v.dead],
+    ['live workers', v.workers], ['oldest queued', `${v.oldestQueuedSeconds} s`],
+    ['succeeded (24 h)', v.last24h.succeeded], ['failed (24 h)', v.last24h.failed],
+    ['avg duration (24 h)', v.last24h.avgSeconds == null ? '-' : `${v.last24h.avgSeconds} s`],
+    ['p95 duration (24 h)', v.last24h.p95Seconds == null ? '-' : `≤ ${v.last24h.p95Seconds} s`],
+    ['last minute', `${v.throughputPerMinute} jobs`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, val]) => `${k.padEnd(w)}  ${val}`);
+  for (const i of v.instances) lines.push(`  worker ${i.id}: ${i.inFlight}/${i.concurrency} in flight, heartbeat ${i.lastHeartbeatAt}`);
+  return lines.join('\n');
+}
+
+process.on('unhandledRejection', (reason) => {
+  // Never let a stray rejection kill a process that holds leases; log it loudly.
+  console.error(JSON.stringify({ level: 50, msg: 'unhandled rejection', err: scrub(String((reason as Error)?.stack ?? reason)) }));
+});
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof ConfigError || err instanceof SchemaBehindError || err instanceof UsageError) {
+      console.error(err instanceof UsageError ? `${err.message}\n\n${USAGE}` : err.message);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    }
+    console.error(`neurocards: ${scrub(String(err?.message ?? err))}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,106 @@
+// Configuration: one zod schema over process.env (after .env). A bad start-up names
+// every wrong variable at once, with how to fix it, instead of failing one by one.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const bool = (def: boolean) =>
+  z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).default(def ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000, 1, 65535),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  INSTANCE_ID: z.string().min(1).max(100).optional(),
+  RENDER_INSTANCE_ID: z.string().optional(),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATABASE_PREPARE: bool(true),
+  DB_POOL_SIZE: int(5, 1, 100),
+  SUPABASE_URL: optionalUrl,
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
+  EMBEDDED_PG_DIR: z.string().min(1).default('./.data'),
+  EMBEDDED_PG_PORT: int(54329, 1, 65535),
+
+  JOB_CONCURRENCY: int(25, 1, 1000),
+  LEASE_SECONDS: int(30, 2, 3600),
+  POLL_INTERVAL_MS: int(1000, 10, 60_000),
+  SHUTDOWN_GRACE_MS: int(25_000, 0, 600_000),
+
+  TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[\w-]{20,}$/, 'looks wrong: copy it from @BotFather, like 123456:ABC-DEF...').optional(),
+  TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
+  WEBHOOK_URL: optionalUrl,
+  RENDER_EXTERNAL_URL: optionalUrl,
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'may only contain A-Z, a-z, 0-9, _ and -').optional(),
+  ADMIN_IDS: z.string().default('')
+    .refine((s) => s.split(',').every((x) => x.trim() === '' || /^\d+$/.test(x.trim())), 'must be comma-separated numeric Telegram user ids')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number)),
+});
+
+const HOW_TO_FIX: Partial<Record<keyof z.input<typeof schema>, string>> = {
+  DATABASE_URL: 'set it to your Postgres connection string, e.g. postgres://user:pass@host:5432/db (Supabase: Project Settings → Database → Session pooler), or unset it to use the embedded database',
+  SUPABASE_URL: 'set it to https://<project>.supabase.co (Project Settings → API)',
+  SUPABASE_SERVICE_ROLE_KEY: 'copy the service_role key from Supabase Project Settings → API',
+  TELEGRAM_BOT_TOKEN: 'create a bot with @BotFather and paste its token, or unset it to run without the bot',
+};
+
+export type RawConfig = z.output<typeof schema>;
+export interface Config extends RawConfig {
+  instanceId: string;
+  /** Which store backs this process, and why (printed at start). */
+  database:
+    | { mode: 'direct'; url: string; prepare: boolean; why: string }
+    | { mode: 'rpc'; url: string; serviceRoleKey: string; why: string }
+    | { mode: 'embedded'; dir: string; port: number; why: string };
+  /** Public URL for the Telegram webhook, or null for long polling. */
+  webhookUrl: string | null;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration problem${problems.length > 1 ? 's' : ''} (see .env.example):\n` +
+      problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings are "unset": a blank line in .env must not count as a value.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0]) as keyof typeof HOW_TO_FIX;
+      const fix = HOW_TO_FIX[name];
+      problems.push(`${name} ${issue.message.replace(/^Invalid input: /, '')}${fix ? `: ${fix}` : ''}`);
+    }
+  }
+  const c = parsed.data;
+  if (c) {
+    if (c.SUPABASE_URL && !c.SUPABASE_SERVICE_ROLE_KEY)
+      problems.push(`SUPABASE_SERVICE_ROLE_KEY must be set when SUPABASE_URL is set: ${HOW_TO_FIX.SUPABASE_SERVICE_ROLE_KEY}`);
+    if (c.SUPABASE_SERVICE_ROLE_KEY && !c.SUPABASE_URL && !c.DATABASE_URL)
+      problems.push(`SUPABASE_URL must be set when SUPABASE_SERVICE_ROLE_KEY is set: ${HOW_TO_FIX.SUPABASE_URL}`);
+  }
+  if (problems.length > 0 || !c) throw new ConfigError(problems);
+
+  const database: Config['database'] = c.DATABASE_URL
+    ? { mode: 'direct', url: c.DATABASE_URL, prepare: c.DATABASE_PREPARE,
+        why: c.SUPABASE_URL ? 'DATABASE_URL is set (preferred over SUPABASE_URL: LISTEN/NOTIFY wake-ups)' : 'DATABASE_URL is set' }
+    : c.SUPABASE_URL
+      ? { mode: 'rpc', url: c.SUPABASE_URL, serviceRoleKey: c.SUPABASE_SERVICE_ROLE_KEY!, why: 'SUPABASE_URL is set and DATABASE_URL is not' }
+      : { mode: 'embedded', dir: c.EMBEDDED_PG_DIR, port: c.EMBEDDED_PG_PORT, why: 'neither DATABASE_URL nor SUPABASE_URL is set' };
+
+  const instanceId = c.INSTANCE_ID ?? c.RENDER_INSTANCE_ID ??
+    `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const base = c.WEBHOOK_URL ?? c.RENDER_EXTERNAL_URL ?? null;
+  const webhookUrl = base ? new URL('/telegram', base).toString() : null;
+  return { ...c, instanceId, database, webhookUrl };
+}

@@ -1,0 +1,83 @@
+// Composition root: config → store (migrations checked) → worker pool, HTTP, bot;
+// and the one place that owns graceful shutdown. Nothing in src/bot calls src/worker
+// or the other way round: they meet only through the store.
+import type { Config } from './config.ts';
+import { openStore } from './db/open.ts';
+import type { Store } from './db/store.ts';
+import type { Logger } from './log.ts';
+import { scrub } from './log.ts';
+import { createApp } from './http/app.ts';
+import { listen } from './http/server.ts';
+import { StatsCache } from './http/stats-cache.ts';
+import { noopJob } from './worker/jobs/noop.ts';
+import { WorkerPool } from './worker/pool.ts';
+import { JobRegistry } from './worker/registry.ts';
+
+export interface AppOptions {
+  bot?: boolean;
+  worker?: boolean;
+  port?: number;
+}
+
+export interface RunningApp {
+  store: Store;
+  port: number;
+  pool?: WorkerPool;
+  /** Graceful stop; resolves when everything is closed. Safe to call twice. */
+  stop(reason?: string): Promise<void>;
+}
+
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export async function startApp(config: Config, log: Logger, o: AppOptions = {}): Promise<RunningApp> {
+  const db = config.database;
+  log.info({ database: db.mode, why: db.why }, `database mode: ${db.mode} (${db.why})`);
+  const opened = await openStore(config, log);
+  const { store } = opened;
+
+  const registry = new JobRegistry([noopJob]);
+  const pool = o.worker === false ? undefined : new WorkerPool({
+    store, registry, log, workerId: config.instanceId,
+    concurrency: config.JOB_CONCURRENCY, leaseSeconds: config.LEASE_SECONDS, pollIntervalMs: config.POLL_INTERVAL_MS,
+  });
+
+  let shuttingDown = false;
+  const stats = new StatsCache(store);
+  const app = createApp({
+    stats, log, isShuttingDown: () => shuttingDown,
+    worker: pool && {
+      id: config.instanceId,
+      concurrency: pool.concurrency,
+      get inFlight() { return pool.inFlight; },
+      health: () => pool.health(),
+    },
+  });
+  const server = await listen(app, o.port ?? config.PORT);
+  log.info({ port: server.port }, `HTTP on :${server.port} (GET /queue, /healthz)`);
+
+  if (pool) await pool.start();
+  else log.info('worker off (--no-worker)');
+
+  if (o.bot === false) log.info('bot off (--no-bot)');
+  else if (!config.TELEGRAM_BOT_TOKEN) log.info('bot off: TELEGRAM_BOT_TOKEN is not set (worker and HTTP run)');
+
+  // Retention (seed 002): every instance tries; prune() deletes in small SKIP LOCKED batches.
+  const pruneTimer = setInterval(() => {
+    store.prune().then((n) => n && log.info({ deleted: n }, 'pruned finished jobs'),
+      (err) => log.warn({ err: scrub(err.message) }, 'prune failed'));
+  }, PRUNE_EVERY_MS);
+  pruneTimer.unref();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason = 'stop requested') => (stopping ??= (async () => {
+    log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
+    shuttingDown = true; // /queue and /healthz answer 503 from now on
+    clearInterval(pruneTimer);
+    if (pool) await pool.stop(config.SHUTDOWN_GRACE_MS);
+    await server.close();
+    await opened.close();
+    log.info('stopped');
+  })());
+
+  return { store, port: server.port, pool, stop };
+}

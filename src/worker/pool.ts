@@ -1,0 +1,290 @@
+// The worker pool: claims as many jobs as it has free slots, in one call, runs them
+// under p-limit (JOB_CONCURRENCY is a hard cap on handlers in flight), and records
+// outcomes through the Settler. Wake-ups come from LISTEN/NOTIFY (direct mode), a job
+// finishing (a slot frees up), or a poll timer that backs off while the queue is idle.
+import { hostname } from 'node:os';
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import type { Job, JobStatus, Store } from '../db/store.ts';
+import type { Logger } from '../log.ts';
+import { scrub } from '../log.ts';
+import { Heartbeat } from './lease.ts';
+import type { JobRegistry } from './registry.ts';
+import { POLICIES, PermanentError, retryDelayFor, type RetryPolicy } from './retry.ts';
+import { Settler } from './settle.ts';
+
+export class JobTimeoutError extends Error {
+  constructor(ms: number) { super(`timed out after ${ms} ms`); this.name = 'JobTimeoutError'; }
+}
+export class LeaseLostError extends Error {
+  constructor() { super('lease lost: the job was taken over by another worker'); this.name = 'LeaseLostError'; }
+}
+export class ShutdownError extends Error {
+  constructor() { super('worker shutting down: job handed back'); this.name = 'ShutdownError'; }
+}
+
+export interface PoolHooks {
+  onStart?(job: Job): void;
+  onSettled?(job: Job, status: JobStatus | 'lost', seconds: number, error?: string): void;
+}
+
+export interface PoolOptions {
+  store: Store;
+  registry: JobRegistry;
+  log: Logger;
+  workerId: string;
+  concurrency: number;
+  leaseSeconds: number;
+  /** Longest idle poll interval. RPC mode starts at 1/10 of it after work and backs off. */
+  pollIntervalMs: number;
+  hooks?: PoolHooks;
+}
+
+interface Running {
+  job: Job;
+  claimedAt: number;
+  startedAt: number;
+  abort: AbortController;
+  /** Lease lost or handed back: the outcome must not be recorded. */
+  abandoned: boolean;
+  error?: string;
+}
+
+export class WorkerPool {
+  private readonly running = new Map<string, Running>();
+  private readonly settling = new Map<string, { job: Job; claimedAt: number; startedAt: number; error?: string }>();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly settler: Settler;
+  private readonly heartbeat: Heartbeat;
+  private claiming = false;
+  private claimAgain = false;
+  private stopping = false;
+  private started = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private pollDelay: number;
+  private push = false;
+  private claimErrorSince: number | null = null;
+  lastClaimError: string | null = null;
+  /** Highest number of handlers ever in flight at once (checked by tests). */
+  peakInFlight = 0;
+  claimed = 0;
+
+  constructor(private readonly o: PoolOptions) {
+    this.limit = pLimit(o.concurrency);
+    this.pollDelay = this.minPoll;
+    this.settler = new Settler({
+      store: o.store, log: o.log, workerId: o.workerId,
+      onSettled: (id, { status }) => this.onSettled(id, status),
+    });
+    this.heartbeat = new Heartbeat({
+      store: o.store, log: o.log, workerId: o.workerId,
+      concurrency: o.concurrency, leaseSeconds: o.leaseSeconds,
+      meta: { host: hostname(), pid: process.pid, kinds: o.registry.names() },
+      inFlight: () => this.running.size,
+      held: () => {
+        const held = new Map<string, number>();
+        for (const [id, r] of this.running) if (!r.abandoned) held.set(id, r.claimedAt);
+        for (const [id, s] of this.settling) held.set(id, s.claimedAt);
+        return held;
+      },
+      onLost: (ids) => this.onLeaseLost(ids),
+    });
+  }
+
+  private get minPoll() {
+    return this.push ? this.o.pollIntervalMs : Math.max(10, Math.round(this.o.pollIntervalMs / 10));
+  }
+
+  get inFlight() { return this.running.size; }
+  get concurrency() { return this.o.concurrency; }
+  get isStopping() { return this.stopping; }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.push = await this.o.store.onWake(() => this.kick());
+    this.pollDelay = this.minPoll;
+    await this.heartbeat.beat(); // register in `workers` before the first claim
+    this.heartbeat.start();
+    this.o.log.info({ concurrency: this.o.concurrency, leaseSeconds: this.o.leaseSeconds,
+      wakeups: this.push ? 'LISTEN/NOTIFY' : `polling ${this.minPoll}-${this.o.pollIntervalMs} ms` }, 'worker pool started');
+    this.kick();
+  }
+
+  /** Healthy while claims and heartbeats reach the database. */
+  health(): { ok: boolean; reason?: string } {
+    if (this.stopping) return { ok: false, reason: 'shutting down' };
+    if (this.claimErrorSince && Date.now() - this.claimErrorSince > 5_000)
+      return { ok: false, reason: `cannot claim jobs: ${this.lastClaimError}` };
+    const hb = this.heartbeat;
+    if (this.started && hb.lastError && Date.now() - hb.lastOkAt > this.o.leaseSeconds * 1000)
+      return { ok: false, reason: `heartbeat failing: ${hb.lastError}` };
+    return { ok: true };
+  }
+
+  /** Ask for a claim soon. Calls in the same tick collapse into one claim. */
+  kick(): void {
+    if (this.stopping || !this.started) return;
+    if (this.claiming) { this.claimAgain = true; return; }
+    this.claiming = true;
+    setImmediate(() => void this.claimLoop());
+  }
+
+  private schedulePoll(ms: number) {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => { this.pollTimer = null; this.kick(); }, ms);
+    this.pollTimer.unref();
+  }
+
+  private async claimLoop(): Promise<void> {
+    try {
+      for (;;) {
+        this.claimAgain = false;
+        const free = this.o.concurrency - this.running.size;
+        if (this.stopping || free <= 0) return;
+        let jobs: Job[];
+        try {
+          jobs = await this.o.store.claim(this.o.workerId, free, this.o.leaseSeconds);
+          this.claimErrorSince = null;
+          this.lastClaimError = null;
+        } catch (err) {
+          this.claimErrorSince ??= Date.now();
+          this.lastClaimError = scrub((err as Error).message);
+          this.pollDelay = Math.min(5_000, Math.max(250, this.pollDelay * 2));
+          this.o.log.warn({ err: this.lastClaimError, retryInMs: this.pollDelay }, 'claim failed; backing off');
+          this.schedulePoll(this.pollDelay);
+          return;
+        }
+        this.claimed += jobs.length;
+        for (const job of jobs) this.run(job);
+        if (jobs.length < free) {
+          // Queue drained (for now): wait for a wake-up, a free slot, or the poll timer.
+          this.pollDelay = jobs.length > 0 ? this.minPoll : Math.min(this.o.pollIntervalMs, this.pollDelay * 2);
+          this.schedulePoll(this.pollDelay);
+          if (!this.claimAgain) return;
+        } else {
+          this.pollDelay = this.minPoll;
+        }
+      }
+    } finally {
+      this.claiming = false;
+      if (this.claimAgain && !this.stopping) this.kick();
+    }
+  }
+
+  private run(job: Job) {
+    const now = Date.now();
+    const r: Running = { job, claimedAt: now, startedAt: now, abort: new AbortController(), abandoned: false };
+    this.running.set(job.id, r);
+    this.peakInFlight = Math.max(this.peakInFlight, this.running.size);
+    void this.limit(() => this.execute(r)).finally(() => {
+      this.running.delete(job.id);
+      this.kick(); // a slot is free
+    });
+  }
+
+  private policyOf(kind: string): RetryPolicy {
+    const p = this.o.registry.get(kind)?.policy ?? 'standard';
+    return typeof p === 'string' ? POLICIES[p] : p;
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const { job } = r;
+    const log = this.o.log.child({ job: job.id, kind: job.kind, attempt: job.attempts });
+    const kind = this.o.registry.get(job.kind);
+    r.startedAt = Date.now();
+    this.o.hooks?.onStart?.(job);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!kind) {
+        // Not permanent: during a rolling deploy a newer instance may know this kind.
+        throw new Error(`unknown job kind "${job.kind}" (this instance handles: ${this.o.registry.names().join(', ')})`);
+      }
+      const parsed = kind.payload.safeParse(job.payload);
+      if (!parsed.success) throw new PermanentError(`invalid payload for ${job.kind}: ${z.prettifyError(parsed.error)}`);
+      timer = setTimeout(() => r.abort.abort(new JobTimeoutError(kind.timeoutMs)), kind.timeoutMs);
+      log.debug('job started');
+      const result = await raceAbort(kind.handle(parsed.data, { job, signal: r.abort.signal, log }), r.abort.signal);
+      if (r.abandoned) return;
+      this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt });
+      this.settler.complete({ id: job.id, attempt: job.attempts, result: result === undefined ? undefined : result });
+    } catch (thrown) {
+      if (r.abandoned) return;
+      const err = r.abort.signal.aborted ? r.abort.signal.reason : thrown;
+      const message = scrub(err instanceof Error ? `${err.name === 'Error' ? '' : err.name + ': '}${err.message}` : String(err));
+      const retryInMs = retryDelayFor(err, this.policyOf(job.kind), job.attempts);
+      log[retryInMs === null || job.attempts >= job.maxAttempts ? 'error' : 'warn']({ err: message, retryInMs }, 'job failed');
+      this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt, error: message });
+      this.settler.fail({ id: job.id, attempt: job.attempts, error: message, retryInMs });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private onSettled(id: string, status: JobStatus | 'lost') {
+    const s = this.settling.get(id);
+    if (!s) return;
+    this.settling.delete(id);
+    const seconds = (Date.now() - s.startedAt) / 1000;
+    if (status === 'lost') this.o.log.warn({ job: id, kind: s.job.kind }, 'outcome not recorded: lease was lost');
+    this.o.hooks?.onSettled?.(s.job, status, seconds, s.error);
+  }
+
+  private onLeaseLost(ids: string[]) {
+    for (const id of ids) {
+      const r = this.running.get(id);
+      if (r) { r.abandoned = true; r.abort.abort(new LeaseLostError()); }
+      if (this.settling.has(id)) { this.settler.drop(id); this.onSettled(id, 'lost'); }
+    }
+    this.o.log.warn({ jobs: ids }, 'leases lost; abandoned those jobs');
+  }
+
+  /**
+   * Graceful stop: claim nothing more, give running jobs until the deadline, hand the
+   * rest back without spending an attempt, record every outcome, deregister.
+   */
+  async stop(graceMs: number): Promise<{ finished: number; released: number }> {
+    if (this.stopping) return { finished: 0, released: 0 };
+    this.stopping = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    const before = this.running.size;
+    const deadline = Date.now() + graceMs;
+    while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    const left = [...this.running.values()].filter((r) => !r.abandoned);
+    let released = 0;
+    if (left.length) {
+      for (const r of left) r.abandoned = true;
+      try {
+        released = await this.o.store.release(this.o.workerId, left.map((r) => r.job.id));
+      } catch (err) {
+        this.o.log.error({ err: scrub((err as Error).message) }, 'could not hand jobs back; their leases will expire');
+      }
+      for (const r of left) r.abort.abort(new ShutdownError());
+    }
+    // Outcomes of finished jobs must reach the database before we go.
+    for (let i = 0; i < 20 && this.settler.size > 0; i++) {
+      await this.settler.flush();
+      if (this.settler.size > 0) await sleep(250);
+    }
+    this.settler.stop();
+    this.heartbeat.stop();
+    await this.o.store.leave(this.o.workerId).catch(() => {});
+    const result = { finished: before - left.length, released };
+    this.o.log.info(result, 'worker pool stopped');
+    return result;
+  }
+}
+
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
+      (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
+    );
+  });
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, Math.max(0, ms)));

@@ -1,0 +1,102 @@
+// Records job outcomes. Completions are batched: every completion that arrives in the
+// same tick goes to the database in one complete() call (graphile-worker's trick).
+// A database error keeps them and retries with backoff: an outcome is never dropped
+// while this process lives, and while it is pending the job's lease is still renewed.
+import type { Completion, Failure, JobStatus, Store } from '../db/store.ts';
+import type { Logger } from '../log.ts';
+
+export interface SettleDeps {
+  store: Store;
+  log: Logger;
+  workerId: string;
+  onSettled(id: string, outcome: { status: JobStatus | 'lost' }): void;
+}
+
+export class Settler {
+  private completions = new Map<string, Completion>();
+  private failures = new Map<string, Failure>();
+  private scheduled = false;
+  private flushing: Promise<void> | null = null;
+  private retryMs = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly d: SettleDeps) {}
+
+  get pendingIds(): string[] {
+    return [...this.completions.keys(), ...this.failures.keys()];
+  }
+
+  get size() {
+    return this.completions.size + this.failures.size;
+  }
+
+  complete(c: Completion) {
+    this.completions.set(c.id, c);
+    this.schedule();
+  }
+
+  fail(f: Failure) {
+    this.failures.set(f.id, f);
+    this.schedule();
+  }
+
+  /** Forget a job whose lease we lost: its outcome is no longer ours to record. */
+  drop(id: string) {
+    this.completions.delete(id);
+    this.failures.delete(id);
+  }
+
+  private schedule() {
+    if (this.scheduled || this.retryTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Sends everything pending; resolves when the database has acknowledged it (or refused). */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.size === 0) return;
+    const done = [...this.completions.values()];
+    const failed = [...this.failures.values()];
+    this.completions.clear();
+    this.failures.clear();
+    this.flushing = this.send(done, failed).finally(() => { this.flushing = null; });
+    await this.flushing;
+  }
+
+  private async send(done: Completion[], failed: Failure[]) {
+    const { store, workerId } = this.d;
+    const work: Promise<unknown>[] = [];
+    if (done.length) {
+      work.push(store.complete(workerId, done).then((ids) => {
+        const ok = new Set(ids);
+        for (const c of done) this.d.onSettled(c.id, { status: ok.has(c.id) ? 'succeeded' : 'lost' });
+      }, (err) => { for (const c of done) if (!this.completions.has(c.id)) this.completions.set(c.id, c); throw err; }));
+    }
+    for (const f of failed) {
+      work.push(store.fail(workerId, f).then((r) => this.d.onSettled(f.id, { status: r ? r.status : 'lost' }),
+        (err) => { if (!this.failures.has(f.id)) this.failures.set(f.id, f); throw err; }));
+    }
+    const results = await Promise.allSettled(work);
+    const errors = results.filter((r) => r.status === 'rejected');
+    if (errors.length) {
+      this.retryMs = Math.min(5_000, this.retryMs ? this.retryMs * 2 : 200);
+      this.d.log.warn({ err: String((errors[0] as PromiseRejectedResult).reason?.message ?? errors[0]), retryInMs: this.retryMs },
+        'recording job outcomes failed; will retry');
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.flush(); }, this.retryMs);
+        this.retryTimer.unref();
+      }
+    } else {
+      this.retryMs = 0;
+    }
+  }
+
+  stop() {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+}
