@@ -1,0 +1,214 @@
+/**
+ * The local card renderer: photo + words → a marketplace card JPEG (sRGB, 3:4).
+ * No key, no network; text is typeset by us with the shipped font.
+ */
+import { availableParallelism } from 'node:os';
+import sharp, { type JpegOptions } from 'sharp';
+import { Canvas, type RawImage } from './canvas.ts';
+import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, type Content, type Layer } from './designs.ts';
+import { loadFonts } from './fonts.ts';
+import { inspectPhoto, placePhoto } from './photo.ts';
+import { SAMPLE_TEXT, samplePhoto, type SampleLang } from './sample.ts';
+import { TEMPLATE_IDS, isTemplateId, type TemplateId } from './templates.ts';
+import { FEATURE_MAX_CHARS, FEATURES_MAX, TITLE_MAX_CHARS, cleanText, formatPrice, truncateChars } from './text.ts';
+
+export type CardSize = 'standard' | 'large';
+
+export const CARD_SIZES: Readonly<Record<CardSize, { width: number; height: number }>> = {
+  standard: { width: 900, height: 1200 },
+  large: { width: 1200, height: 1600 },
+};
+
+export interface CardInput {
+  /** The seller's photo (JPEG, PNG, WebP, GIF, TIFF, AVIF). */
+  photo: Buffer;
+  /** Up to 60 characters are shown; longer is cut with "…". */
+  title: string;
+  /** Up to 5 are shown, each up to 80 characters; empty ones are skipped. */
+  features: string[];
+  /** "12990" → "12 990 ₽"; null/empty = no price. */
+  price?: string | null;
+  template: TemplateId;
+  size?: CardSize;
+}
+
+export interface RenderOptions {
+  signal?: AbortSignal;
+}
+
+export interface RenderedCard {
+  jpeg: Buffer;
+  width: number;
+  height: number;
+}
+
+const JPEG_OPTIONS: JpegOptions = { quality: 90, chromaSubsampling: '4:2:0', optimiseCoding: false };
+
+/** Renders in progress at once; more wait here so memory stays flat under bursts. */
+const MAX_ACTIVE = Math.max(2, availableParallelism());
+let active = 0;
+const waiting: Array<() => void> = [];
+
+async function acquire(signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  if (active < MAX_ACTIVE) {
+    active++;
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const go = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      const i = waiting.indexOf(go);
+      if (i >= 0) waiting.splice(i, 1);
+      reject(signal?.reason);
+    };
+    waiting.push(go);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  // The slot was handed over by release(); `active` already counts us.
+}
+
+function release(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else active--;
+}
+
+const backgrounds = new Map<string, Promise<Buffer>>();
+
+function svgDoc(body: string, width: number, height: number, viewBox = `0 0 ${DESIGN_WIDTH} ${DESIGN_HEIGHT}`): Buffer {
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="${viewBox}">${body}</svg>`,
+  );
+}
+
+/** The template's background as raw RGB pixels, rendered once per template and size. */
+function background(template: TemplateId, size: CardSize, body: string): Promise<Buffer> {
+  const key = `${template}:${size}`;
+  let p = backgrounds.get(key);
+  if (!p) {
+    const { width, height } = CARD_SIZES[size];
+    p = sharp(svgDoc(body, width, height)).removeAlpha().raw().toBuffer();
+    p.catch(() => backgrounds.delete(key));
+    backgrounds.set(key, p);
+  }
+  return p;
+}
+
+/** Rasterise one overlay layer at scale k (pixels per design unit), snapped to whole pixels. */
+async function rasterLayer(layer: Layer, k: number, dims: { width: number; height: number }): Promise<{ img: RawImage; left: number; top: number } | null> {
+  const left = Math.max(0, Math.floor(layer.x * k));
+  const top = Math.max(0, Math.floor(layer.y * k));
+  const right = Math.min(dims.width, Math.ceil((layer.x + layer.width) * k));
+  const bottom = Math.min(dims.height, Math.ceil((layer.y + layer.height) * k));
+  if (right <= left || bottom <= top) return null;
+  const w = right - left;
+  const h = bottom - top;
+  const viewBox = `${left / k} ${top / k} ${w / k} ${h / k}`;
+  const { data, info } = await sharp(svgDoc(layer.svg, w, h, viewBox)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { img: { data, width: info.width, height: info.height, channels: info.channels as 3 | 4 }, left, top };
+}
+
+/** Clean and bound the seller's words as the card will show them. */
+export function prepareContent(input: Pick<CardInput, 'title' | 'features' | 'price'>): Content {
+  return {
+    title: truncateChars(cleanText(input.title ?? '', 'bold'), TITLE_MAX_CHARS),
+    features: (input.features ?? [])
+      .map((f) => truncateChars(cleanText(f ?? '', 'regular'), FEATURE_MAX_CHARS))
+      .filter(Boolean)
+      .slice(0, FEATURES_MAX),
+    price: formatPrice(input.price),
+  };
+}
+
+/**
+ * Render one card. Throws BadPhotoError for photos that cannot be used, and the
+ * signal's reason when aborted (checked between stages; a stage is a few ms).
+ */
+export async function renderCard(input: CardInput, opts: RenderOptions = {}): Promise<RenderedCard> {
+  const { signal } = opts;
+  if (!isTemplateId(input.template)) throw new TypeError(`unknown template: ${String(input.template)}`);
+  const size: CardSize = input.size ?? 'standard';
+  const dims = CARD_SIZES[size];
+  if (!dims) throw new TypeError(`unknown card size: ${String(size)}`);
+  await acquire(signal);
+  try {
+    const info = await inspectPhoto(input.photo);
+    signal?.throwIfAborted();
+    const scene = layout(input.template, prepareContent(input));
+    const k = dims.width / DESIGN_WIDTH;
+    const box = {
+      left: Math.round(scene.photo.x * k),
+      top: Math.round(scene.photo.y * k),
+      width: Math.round(scene.photo.width * k),
+      height: Math.round(scene.photo.height * k),
+    };
+    const [bg, photo, ...layers] = await Promise.all([
+      background(input.template, size, scene.background),
+      placePhoto(input.photo, info, {
+        width: box.width,
+        height: box.height,
+        fit: scene.photo.fit,
+        background: scene.photo.background,
+        matchEdges: scene.photo.matchEdges,
+        padding: (scene.photo.padding ?? 0) * k,
+      }),
+      ...scene.layers.map((l) => rasterLayer(l, k, dims)),
+    ]);
+    signal?.throwIfAborted();
+    const canvas = Canvas.from(bg, dims.width, dims.height);
+    canvas.drawImage(photo, box.left, box.top, scene.photo.radius * k);
+    for (const l of layers) if (l) canvas.blend(l.img, l.left, l.top);
+    const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })
+      .jpeg(JPEG_OPTIONS)
+      .withIccProfile('srgb')
+      .toBuffer();
+    return { jpeg, width: dims.width, height: dims.height };
+  } finally {
+    release();
+  }
+}
+
+export interface PreviewOptions {
+  lang?: SampleLang;
+  /** Preview width in pixels; height is 4/3 of it. Default 300. */
+  width?: number;
+}
+
+const previews = new Map<string, Promise<Buffer>>();
+
+/**
+ * A small JPEG of a template (default 300×400) made from the sample photo and
+ * words, for the template-choice keyboard or an album. Cached per arguments.
+ */
+export function renderPreview(template: TemplateId, opts: PreviewOptions = {}): Promise<Buffer> {
+  const lang = opts.lang ?? 'ru';
+  const width = Math.round(opts.width ?? 300);
+  const key = `${template}:${lang}:${width}`;
+  let p = previews.get(key);
+  if (!p) {
+    p = (async () => {
+      const text = SAMPLE_TEXT[lang];
+      const card = await renderCard({ photo: await samplePhoto(), ...text, template });
+      return sharp(card.jpeg)
+        .resize(width, Math.round((width * 4) / 3), { kernel: 'lanczos3' })
+        .jpeg({ quality: 86 })
+        .toBuffer();
+    })();
+    p.catch(() => previews.delete(key));
+    previews.set(key, p);
+  }
+  return p;
+}
+
+/** Load fonts and pre-render backgrounds so the first real card is as fast as the rest. */
+export async function warmUp(): Promise<void> {
+  loadFonts();
+  const photo = await samplePhoto(400, 400);
+  for (const template of TEMPLATE_IDS) {
+    await renderCard({ photo, title: 'Ж', features: ['Ж'], price: '1', template });
+  }
+}
