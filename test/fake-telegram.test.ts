@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Bot, GrammyError, HttpError, InputFile, InlineKeyboard, webhookCallback } from 'grammy';
 import { autoRetry } from '@grammyjs/auto-retry';
-import { startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from './support/fake-telegram.ts';
+import { applyParseMode, startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from './support/fake-telegram.ts';
 import { parseMultipart } from './support/multipart.ts';
 
 const TOKEN = '987654:TEST_token-abc';
@@ -457,4 +457,87 @@ test('multipart parser accepts grammY dialect (no spaces, unquoted filename)', (
     assert.equal(f.filename, 'my photo.jpg');
     assert.deepEqual([...f.data], [0, 1, 13, 10, 2]);
   }
+});
+
+test('parse modes: HTML / MarkdownV2 / Markdown → plain text + UTF-16 entity offsets', () => {
+  let r = applyParseMode('Hi 👋 <b>bold &amp; <i>both</i></b> <a href="https://x.y/?a=1&amp;b=2">link</a> &lt;tag&gt; <pre><code class="language-ts">let a</code></pre>', 'HTML');
+  assert.equal(r.text, 'Hi 👋 bold & both link <tag> let a');
+  assert.deepEqual(r.entities, [
+    { type: 'bold', offset: 6, length: 11 },
+    { type: 'italic', offset: 13, length: 4 },
+    { type: 'text_link', offset: 18, length: 4, url: 'https://x.y/?a=1&b=2' },
+    { type: 'pre', offset: 29, length: 5, language: 'ts' },
+  ]);
+  assert.throws(() => applyParseMode('<b>open', 'HTML'), /Can't find end tag corresponding to start tag "b"/);
+  assert.throws(() => applyParseMode('<b><i>x</b></i>', 'HTML'), /Unmatched end tag at byte offset 7, expected "<\/i>", found "<\/b>"/);
+
+  r = applyParseMode('*bold* _it_ __under__ ~s~ ||sp|| `c\\`` [l\\]nk](https://e.com/\\)) 1\\.5 \\- ok', 'MarkdownV2');
+  assert.equal(r.text, 'bold it under s sp c` l]nk 1.5 - ok');
+  assert.deepEqual(
+    r.entities.map((e) => e.type),
+    ['bold', 'italic', 'underline', 'strikethrough', 'spoiler', 'code', 'text_link'],
+  );
+  assert.equal((r.entities[6] as { url?: string }).url, 'https://e.com/)');
+  assert.throws(() => applyParseMode('a-b', 'MarkdownV2'), /Character '-' is reserved and must be escaped with the preceding '\\'/);
+  assert.throws(() => applyParseMode('*unclosed', 'MarkdownV2'), /Can't find end of Bold entity at byte offset 0/);
+
+  r = applyParseMode('*b* _i_ `c` [t](http://u) 1.5-2', 'Markdown');
+  assert.equal(r.text, 'b i c t 1.5-2');
+  assert.throws(() => applyParseMode('snake_case', 'Markdown'), /Can't find end of the entity starting at byte offset 5/);
+});
+
+test('webhook: timeouts are retried, webhook replies are executed, updates dropped after maxAttempts', async () => {
+  await withFake(
+    async (tg, bot) => {
+      let n = 0;
+      const server = http.createServer(async (req, res) => {
+        n++;
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const update = JSON.parse(Buffer.concat(chunks).toString());
+        const text: string = update.message?.text ?? '';
+        if (text === 'slow' && n === 1) return; // never answer → read timeout
+        if (text === 'dead') {
+          res.writeHead(502).end();
+          return;
+        }
+        // webhook reply: the method in the response body is executed by Telegram
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: 'sendMessage', chat_id: update.message.chat.id, text: `re: ${text}` }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        await bot.api.setWebhook(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+        const u = tg.user(4242);
+        u.sendText('slow');
+        await u.waitForMessage((m) => m.text === 're: slow', 3000);
+        const ds = tg.webhookDeliveries;
+        assert.equal(ds[0]!.error, 'Read timeout expired');
+        assert.equal(ds[1]!.ok, true);
+        assert.equal(tg.calls.find((c) => c.viaWebhookReply)?.method, 'sendMessage');
+
+        u.sendText('dead');
+        await tg.waitFor(() => tg.webhookDeliveries.filter((d) => d.status === 502).length === 3, 3000, 'three attempts');
+        await tg.waitFor(() => tg.pendingUpdates().length === 0, 1000, 'dropped');
+        assert.match(tg.webhookInfo().last_error_message ?? '', /502/);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    },
+    { webhook: { timeoutMs: 200, retryDelayMs: 10, maxAttempts: 3 } },
+  );
+});
+
+test('optional flood-limit emulation answers 429 per chat', async () => {
+  await withFake(
+    async (tg, bot) => {
+      const u = tg.user(5151, { started: true });
+      await bot.api.sendMessage(u.id, '1');
+      await bot.api.sendMessage(u.id, '2');
+      await assert.rejects(bot.api.sendMessage(u.id, '3'), (e: unknown) => e instanceof GrammyError && e.error_code === 429 && e.parameters.retry_after === 1);
+      await bot.api.sendChatAction(u.id, 'typing'); // not a message
+      assert.equal(tg.successCount('sendMessage', u.id), 2);
+    },
+    { rateLimit: { perChatPerSecond: 2 } },
+  );
 });

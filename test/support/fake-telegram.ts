@@ -1448,7 +1448,8 @@ class FakeTelegramServer implements FakeTelegram {
   }
 
   pushUpdate(update: Record<string, unknown>): Update {
-    const full = { update_id: this.nextUpdateId++, ...update } as Update;
+    // snapshot: later edits of the referenced messages must not change an already-created update
+    const full = structuredClone({ update_id: this.nextUpdateId++, ...update }) as Update;
     this.updates.push(full);
     this.pending.push(full);
     this.onNewUpdate();
