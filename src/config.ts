@@ -15,7 +15,7 @@ const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: int(3000, 1, 65535),
+  PORT: int(3000, 0, 65535), // 0 = any free port (tests)
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INSTANCE_ID: z.string().min(1).max(100).optional(),
   RENDER_INSTANCE_ID: z.string().optional(),
