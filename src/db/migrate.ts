@@ -2,6 +2,7 @@
 // them in the Supabase CLI's own history table, so `supabase db push` and
 // `neurocards migrate` agree about what has run.
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type postgres from 'postgres';
 
@@ -20,7 +21,7 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .sort()
     .map((f) => {
       const [, version, name] = /^(\d+)_(.+)\.sql$/.exec(f)!;
-      return { version, name, sql: readFileSync(dir + f, 'utf8') };
+      return { version, name, sql: readFileSync(join(dir, f), 'utf8') };
     });
 }
 
@@ -41,8 +42,8 @@ export function assertSchemaCurrent(current: string | null, wanted = latestVersi
   if (wanted && (current === null || current < wanted)) throw new SchemaBehindError(current, wanted);
 }
 
-export async function migrate(sql: postgres.Sql, log: (msg: string) => void = () => {}): Promise<string[]> {
-  const all = listMigrations();
+export async function migrate(sql: postgres.Sql, log: (msg: string) => void = () => {}, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const all = listMigrations(dir);
   const conn = await sql.reserve();
   const applied: string[] = [];
   try {
