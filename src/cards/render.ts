@@ -42,6 +42,9 @@ export interface RenderedCard {
   height: number;
 }
 
+// Every card is a new image: libvips' operation cache would only hold memory.
+sharp.cache(false);
+
 const JPEG_OPTIONS: JpegOptions = { quality: 90, chromaSubsampling: '4:2:0', optimiseCoding: false };
 
 /** Renders in progress at once; more wait here so memory stays flat under bursts. */
@@ -78,6 +81,19 @@ function release(): void {
 }
 
 const backgrounds = new Map<string, Promise<Buffer>>();
+
+/** Spare canvas buffers per size; at most MAX_ACTIVE are ever in use. */
+const canvasPool = new Map<CardSize, Buffer[]>();
+
+function takeCanvasBuffer(size: CardSize): Buffer | undefined {
+  return canvasPool.get(size)?.pop();
+}
+
+function returnCanvasBuffer(size: CardSize, buf: Buffer): void {
+  let list = canvasPool.get(size);
+  if (!list) canvasPool.set(size, (list = []));
+  if (list.length < MAX_ACTIVE) list.push(buf);
+}
 
 function svgDoc(body: string, width: number, height: number, viewBox = `0 0 ${DESIGN_WIDTH} ${DESIGN_HEIGHT}`): Buffer {
   return Buffer.from(
@@ -159,14 +175,18 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
       ...scene.layers.map((l) => rasterLayer(l, k, dims)),
     ]);
     signal?.throwIfAborted();
-    const canvas = Canvas.from(bg, dims.width, dims.height);
-    canvas.drawImage(photo, box.left, box.top, scene.photo.radius * k);
-    for (const l of layers) if (l) canvas.blend(l.img, l.left, l.top);
-    const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })
-      .jpeg(JPEG_OPTIONS)
-      .withIccProfile('srgb')
-      .toBuffer();
-    return { jpeg, width: dims.width, height: dims.height };
+    const canvas = Canvas.from(bg, dims.width, dims.height, takeCanvasBuffer(size));
+    try {
+      canvas.drawImage(photo, box.left, box.top, scene.photo.radius * k);
+      for (const l of layers) if (l) canvas.blend(l.img, l.left, l.top);
+      const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })
+        .jpeg(JPEG_OPTIONS)
+        .withIccProfile('srgb')
+        .toBuffer();
+      return { jpeg, width: dims.width, height: dims.height };
+    } finally {
+      returnCanvasBuffer(size, canvas.data);
+    }
   } finally {
     release();
   }
