@@ -252,7 +252,7 @@ function bold(c: Content): Scene {
 
   o.layer(0, edgeR - shade, W, H - (edgeR - shade));
   o.def(
-    `<linearGradient id="blk" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${BOLD.block}"/><stop offset="1" stop-color="${BOLD.block2}"/></linearGradient>` +
+    `<linearGradient id="blk" gradientUnits="userSpaceOnUse" x1="0" y1="${H / 2}" x2="${W}" y2="${H}"><stop offset="0" stop-color="${BOLD.block}"/><stop offset="1" stop-color="${BOLD.block2}"/></linearGradient>` +
       `<linearGradient id="fade" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#000" stop-opacity="0"/><stop offset="1" stop-color="#000" stop-opacity="0.35"/></linearGradient>`,
   );
   // Soft shade on the photo above the block, then the accent stripe and the block.
