@@ -139,16 +139,25 @@ export function extendEdges(inner: RawImage, width: number, height: number, left
       }
       for (let ch = 0; ch < 3; ch++) p[k * 3 + ch] /= depth;
     }
-    return smooth(p, count, 8);
+    const r = Math.max(6, Math.round(count / 40));
+    return smooth(smooth(p, count, r), count, r);
   };
   const leftP = profile(h, (k, d) => (k * w + d) * c);
   const rightP = profile(h, (k, d) => (k * w + (w - 1 - d)) * c);
   const topP = profile(w, (k, d) => (d * w + k) * c);
   const bottomP = profile(w, (k, d) => ((h - 1 - d) * w + k) * c);
-  const put = (o: number, p: Float32Array, k: number) => {
-    out[o] = p[k * 3];
-    out[o + 1] = p[k * 3 + 1];
-    out[o + 2] = p[k * 3 + 2];
+  // Far from the photo, fade the continued edge into the border's mean colour.
+  const mean = [0, 0, 0];
+  for (const p of [leftP, rightP, topP, bottomP]) {
+    const n = p.length / 3;
+    for (let k = 0; k < n; k++) for (let ch = 0; ch < 3; ch++) mean[ch] += p[k * 3 + ch] / n / 4;
+  }
+  const fade = Math.max(24, Math.max(width, height) / 3);
+  const put = (o: number, p: Float32Array, k: number, distance: number) => {
+    const t = Math.min(1, distance / fade);
+    out[o] = p[k * 3] * (1 - t) + mean[0] * t + 0.5;
+    out[o + 1] = p[k * 3 + 1] * (1 - t) + mean[1] * t + 0.5;
+    out[o + 2] = p[k * 3 + 2] * (1 - t) + mean[2] * t + 0.5;
   };
   for (let y = 0; y < height; y++) {
     const iy = y - top;
@@ -162,11 +171,11 @@ export function extendEdges(inner: RawImage, width: number, height: number, left
         out[o + 1] = src[s + 1];
         out[o + 2] = src[s + 2];
       } else if (inRows) {
-        put(o, ix < 0 ? leftP : rightP, iy);
+        put(o, ix < 0 ? leftP : rightP, iy, ix < 0 ? -ix : ix - w + 1);
       } else {
         const cx = ix < 0 ? 0 : ix >= w ? w - 1 : ix;
         // Above or below the photo: continue the top/bottom edge; at the corners use the corner.
-        put(o, iy < 0 ? topP : bottomP, cx);
+        put(o, iy < 0 ? topP : bottomP, cx, iy < 0 ? -iy : iy - h + 1);
       }
     }
   }

@@ -151,26 +151,29 @@ export function coversFor(photo: { width: number; height: number }, box: { width
 }
 
 /**
- * Whether the photo's border is a plain backdrop: along each edge, every
- * channel's standard deviation is under 14/255 (a flat or gently graded studio
- * background, not a scene cut through).
+ * Whether the photo's border is a plain backdrop that can be continued: along
+ * each edge that will be extended (left/right and/or top/bottom), every channel
+ * varies little (standard deviation under 12/255) and smoothly (neighbouring
+ * pixels differ by under 2.5/255 on average): a flat or gently graded studio
+ * background, not a scene or texture cut through.
  */
-export function edgeIsSmooth(img: RawImage): boolean {
+export function edgeIsSmooth(img: RawImage, sides: { horizontal: boolean; vertical: boolean } = { horizontal: true, vertical: true }): boolean {
   const { width: w, height: h } = img;
-  return (
-    Math.max(
-      edgeDeviation(img, (i) => [i, 0], w),
-      edgeDeviation(img, (i) => [i, h - 1], w),
-      edgeDeviation(img, (i) => [0, i], h),
-      edgeDeviation(img, (i) => [w - 1, i], h),
-    ) < 14
-  );
+  const edges: Array<[(i: number) => [number, number], number]> = [];
+  if (sides.vertical) edges.push([(i) => [i, 0], w], [(i) => [i, h - 1], w]);
+  if (sides.horizontal) edges.push([(i) => [0, i], h], [(i) => [w - 1, i], h]);
+  return edges.every(([at, count]) => {
+    const s = edgeStats(img, at, count);
+    return s.deviation < 12 && s.roughness < 2.5;
+  });
 }
 
-/** Largest per-channel standard deviation of `count` pixels picked by `at`. */
-function edgeDeviation(img: RawImage, at: (i: number) => [number, number], count: number): number {
+/** Largest per-channel standard deviation and mean neighbour difference of `count` pixels picked by `at`. */
+function edgeStats(img: RawImage, at: (i: number) => [number, number], count: number): { deviation: number; roughness: number } {
   const sum = [0, 0, 0];
   const sq = [0, 0, 0];
+  const rough = [0, 0, 0];
+  const prev = [0, 0, 0];
   for (let i = 0; i < count; i++) {
     const [x, y] = at(i);
     const o = (y * img.width + x) * img.channels;
@@ -178,14 +181,18 @@ function edgeDeviation(img: RawImage, at: (i: number) => [number, number], count
       const v = img.data[o + k];
       sum[k] += v;
       sq[k] += v * v;
+      if (i > 0) rough[k] += Math.abs(v - prev[k]);
+      prev[k] = v;
     }
   }
-  let worst = 0;
+  let deviation = 0;
+  let roughness = 0;
   for (let k = 0; k < 3; k++) {
     const mean = sum[k] / count;
-    worst = Math.max(worst, Math.sqrt(Math.max(0, sq[k] / count - mean * mean)));
+    deviation = Math.max(deviation, Math.sqrt(Math.max(0, sq[k] / count - mean * mean)));
+    roughness = Math.max(roughness, rough[k] / Math.max(1, count - 1));
   }
-  return worst;
+  return { deviation, roughness };
 }
 
 function hexRgb(hex: string): [number, number, number] {
@@ -232,7 +239,8 @@ export async function placePhoto(buf: Buffer, info: PhotoInfo, p: Placement): Pr
     }
     // Contain: fill the box first; a photo whose backdrop can be continued needs no inset.
     let inner = await toRaw(load().resize(width, height, { fit: 'inside' }).flatten({ background: flatBg }).toColourspace('srgb'));
-    const smooth = p.matchEdges === true && (inner.width < width || inner.height < height) && edgeIsSmooth(inner);
+    const sides = { horizontal: inner.width < width, vertical: inner.height < height };
+    const smooth = p.matchEdges === true && (sides.horizontal || sides.vertical) && edgeIsSmooth(inner, sides);
     const pad = Math.max(0, Math.round(p.padding ?? 0));
     if (!smooth && pad > 0) {
       inner = await toRaw(
