@@ -12,6 +12,15 @@ export interface RawImage {
   channels: 3 | 4;
 }
 
+export interface DrawOptions {
+  /** Corner radius in pixels. */
+  radius?: number;
+  /** A straight bottom edge from (0, left) to (width, right), in pixels from the image's top. */
+  bottom?: { left: number; right: number };
+  /** Darken towards the bottom edge: full `opacity` black at the edge, none `height` pixels above it. */
+  shade?: { height: number; opacity: number };
+}
+
 export class Canvas {
   private constructor(
     readonly data: Buffer,
@@ -32,27 +41,33 @@ export class Canvas {
   }
 
   /**
-   * Draw an opaque image (RGB, or RGBA whose alpha is ignored) at (x, y), with
-   * anti-aliased rounded corners of `radius` pixels. Clipped to the canvas.
+   * Draw an opaque image (RGB, or RGBA whose alpha is ignored) at (x, y),
+   * clipped to the canvas, with optional anti-aliased rounded corners, a slanted
+   * bottom edge, and a shade darkening towards that edge.
    */
-  drawImage(img: RawImage, x: number, y: number, radius = 0): void {
+  drawImage(img: RawImage, x: number, y: number, opts: DrawOptions = {}): void {
     const { data: src, width: w, height: h, channels: c } = img;
     const dst = this.data;
     const W = this.width;
-    const r = Math.min(radius, w / 2, h / 2);
+    const r = Math.min(opts.radius ?? 0, w / 2, h / 2);
+    const bl = opts.bottom?.left ?? h;
+    const br = opts.bottom?.right ?? h;
+    const shadeH = opts.shade?.height ?? 0;
+    const shadeA = opts.shade?.opacity ?? 0;
+    // Rows above this one are plain copies (no corner, edge or shade).
+    const plainUntil = Math.min(r > 0 ? h - r : h, Math.floor(Math.min(bl, br)) - (shadeH > 0 ? Math.ceil(shadeH) : 0));
+    const x0 = Math.max(0, -x);
+    const x1 = Math.min(w, W - x);
     for (let j = 0; j < h; j++) {
       const cy = y + j;
       if (cy < 0 || cy >= this.height) continue;
-      // Horizontal span that needs corner coverage on this row.
       let dyc = 0;
       if (r > 0) {
         if (j < r) dyc = r - (j + 0.5);
         else if (j >= h - r) dyc = j + 0.5 - (h - r);
       }
-      const x0 = Math.max(0, -x);
-      const x1 = Math.min(w, W - x);
-      if (c === 3 && dyc <= 0) {
-        src.copy(dst, ((cy * W + x + x0) * 3), (j * w + x0) * 3, (j * w + x1) * 3);
+      if (c === 3 && dyc <= 0 && j < plainUntil) {
+        src.copy(dst, (cy * W + x + x0) * 3, (j * w + x0) * 3, (j * w + x1) * 3);
         continue;
       }
       for (let i = x0; i < x1; i++) {
@@ -67,18 +82,24 @@ export class Canvas {
             if (cover > 1) cover = 1;
           }
         }
+        const edge = bl + ((br - bl) * (i + 0.5)) / w;
+        if (edge < h) {
+          const e = edge - j;
+          if (e <= 0) continue;
+          if (e < 1) cover *= e;
+        }
+        let dark = 1;
+        if (shadeH > 0) {
+          const t = 1 - (edge - (j + 0.5)) / shadeH;
+          if (t > 0) dark = 1 - shadeA * (t >= 1 ? 1 : t * t * (3 - 2 * t));
+        }
         const s = (j * w + i) * c;
         const d = (cy * W + x + i) * 3;
-        if (cover === 1) {
-          dst[d] = src[s];
-          dst[d + 1] = src[s + 1];
-          dst[d + 2] = src[s + 2];
-        } else {
-          const ic = 1 - cover;
-          dst[d] = src[s] * cover + dst[d] * ic + 0.5;
-          dst[d + 1] = src[s + 1] * cover + dst[d + 1] * ic + 0.5;
-          dst[d + 2] = src[s + 2] * cover + dst[d + 2] * ic + 0.5;
-        }
+        const k = cover * dark;
+        const ic = 1 - cover;
+        dst[d] = src[s] * k + dst[d] * ic + 0.5;
+        dst[d + 1] = src[s + 1] * k + dst[d + 1] * ic + 0.5;
+        dst[d + 2] = src[s + 2] * k + dst[d + 2] * ic + 0.5;
       }
     }
   }

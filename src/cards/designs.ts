@@ -33,7 +33,17 @@ export interface Layer {
 export interface Scene {
   /** SVG body of the background; depends only on the template, so renderers cache it. */
   background: string;
-  photo: { x: number; y: number; width: number; height: number; radius: number } & Omit<Placement, 'width' | 'height'>;
+  photo: {
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    radius: number;
+    /** Slanted bottom edge: its y at the left and right side, relative to the photo's top. */
+    bottom?: { left: number; right: number };
+    /** Darkening towards the bottom edge. */
+    shade?: { height: number; opacity: number };
+  } & Omit<Placement, 'width' | 'height'>;
   /** Drawn over the photo, in order. */
   layers: Layer[];
 }
@@ -248,27 +258,25 @@ function bold(c: Content): Scene {
   const blockTop = H - blockH; // at the middle of the slanted edge
   const edgeL = blockTop + BOLD.slant;
   const edgeR = blockTop - BOLD.slant;
-  const shade = 200;
 
-  o.layer(0, edgeR - shade, W, H - (edgeR - shade));
-  o.def(
-    `<linearGradient id="blk" gradientUnits="userSpaceOnUse" x1="0" y1="${H / 2}" x2="${W}" y2="${H}"><stop offset="0" stop-color="${BOLD.block}"/><stop offset="1" stop-color="${BOLD.block2}"/></linearGradient>` +
-      `<linearGradient id="fade" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#000" stop-opacity="0"/><stop offset="1" stop-color="#000" stop-opacity="0.35"/></linearGradient>`,
-  );
-  // Soft shade on the photo above the block, then the accent stripe and the block.
-  o.add(`<rect x="0" y="${n(edgeR - shade)}" width="${W}" height="${n(shade + 2 * BOLD.slant)}" fill="url(#fade)"/>`);
+  // The block is the (cached) background; the photo is cut along the slant above
+  // it and shaded towards it; the accent stripe sits on the cut.
+  o.layer(0, edgeR - 14, W, edgeL - edgeR + 18);
   o.add(`<polygon points="0,${n(edgeL - 12)} ${W},${n(edgeR - 12)} ${W},${n(edgeR + 2)} 0,${n(edgeL + 2)}" fill="${BOLD.accent}"/>`);
-  o.add(`<polygon points="0,${n(edgeL)} ${W},${n(edgeR)} ${W},${H} 0,${H}" fill="url(#blk)"/>`);
 
   let y = blockTop + padTop;
   if (title.lines.length) {
+    o.layer(M - SLACK, y - SLACK, inner + 2 * SLACK, title.height + 2 * SLACK);
     o.block(title, 'bold', M, y, BOLD.title, 'left', 0.01);
     y += title.height + between;
   }
-  drawList(o, features, M, y, 'regular', BOLD.text, marker + 12, (cx, cy, size) => {
-    const s = Math.min(9, size * 0.3);
-    return `<rect x="${n(cx - s)}" y="${n(cy - s)}" width="${n(2 * s)}" height="${n(2 * s)}" fill="${BOLD.accent}" transform="rotate(45 ${n(cx)} ${n(cy)})"/>`;
-  });
+  if (features.items.length) {
+    o.layer(M - SLACK, y - SLACK, inner + 2 * SLACK, features.height + 2 * SLACK);
+    drawList(o, features, M, y, 'regular', BOLD.text, marker + 12, (cx, cy, size) => {
+      const s = Math.min(9, size * 0.3);
+      return `<rect x="${n(cx - s)}" y="${n(cy - s)}" width="${n(2 * s)}" height="${n(2 * s)}" fill="${BOLD.accent}" transform="rotate(45 ${n(cx)} ${n(cy)})"/>`;
+    });
+  }
 
   if (c.price) {
     const p = pricePill(c.price, inner * 0.62, 48, 26);
@@ -281,8 +289,21 @@ function bold(c: Content): Scene {
   }
 
   return {
-    background: `<rect width="${W}" height="${H}" fill="${BOLD.block}"/>`,
-    photo: { x: 0, y: 0, width: W, height: Math.ceil(edgeL + 4), radius: 0, fit: 'auto', background: 'blur', matchEdges: true },
+    background:
+      `<defs><linearGradient id="blk" gradientUnits="userSpaceOnUse" x1="0" y1="${H / 2}" x2="${W}" y2="${H}"><stop offset="0" stop-color="${BOLD.block}"/><stop offset="1" stop-color="${BOLD.block2}"/></linearGradient></defs>` +
+      `<rect width="${W}" height="${H}" fill="url(#blk)"/>`,
+    photo: {
+      x: 0,
+      y: 0,
+      width: W,
+      height: Math.ceil(edgeL),
+      radius: 0,
+      bottom: { left: edgeL, right: edgeR },
+      shade: { height: 230, opacity: 0.35 },
+      fit: 'auto',
+      background: 'blur',
+      matchEdges: true,
+    },
     layers: o.toLayers(),
   };
 }
