@@ -7,6 +7,7 @@
  * and look at them before committing.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -61,8 +62,19 @@ function regionDiff(a: Pixels, b: Pixels, x0: number, y0: number, x1: number, y1
 const LONG = (s: string, n: number) => Array.from({ length: Math.ceil(n / s.length) }, () => s).join('').slice(0, n);
 
 let photo: Buffer;
+let burst: Promise<string>;
 
 before(async () => {
+  // The memory check runs in its own process (a clean RSS), started first so it overlaps the other tests.
+  burst = new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../src/cards/bench.ts', import.meta.url)), '--count', '40', '--concurrency', '25'],
+      { env: { ...process.env, MALLOC_ARENA_MAX: '2' }, timeout: 60_000 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+  burst.catch(() => {});
   await warmUp();
   photo = await samplePhoto(1200, 1500);
 });
@@ -458,7 +470,13 @@ describe('templates and previews', () => {
   });
 });
 
-describe('speed', () => {
+describe('speed and memory', () => {
+  it('a burst of 25 concurrent renders stays under 250 MB RSS (child process, MALLOC_ARENA_MAX=2)', async () => {
+    const result = JSON.parse((await burst).trim().split('\n').pop()!);
+    assert.equal(result.concurrency, 25);
+    assert.ok(result.peakRssMb < 250, `peak RSS ${result.peakRssMb} MB`);
+  });
+
   it('renders a 900×1200 card well within budget (smoke check; see the report for real numbers)', async () => {
     const input = await sharp(await samplePhoto(1280, 960)).jpeg({ quality: 87 }).toBuffer();
     const times: number[] = [];
