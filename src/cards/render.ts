@@ -7,8 +7,9 @@ import sharp, { type JpegOptions } from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, type Content, type Layer } from './designs.ts';
 import { loadFonts } from './fonts.ts';
+import { Semaphore } from './limit.ts';
 import { inspectPhoto, placePhoto } from './photo.ts';
-import { SAMPLE_TEXT, samplePhoto, type SampleLang } from './sample.ts';
+import { samplePhoto } from './sample.ts';
 import { TEMPLATE_IDS, isTemplateId, type TemplateId } from './templates.ts';
 import { FEATURE_MAX_CHARS, FEATURES_MAX, TITLE_MAX_CHARS, cleanText, formatPrice, truncateChars } from './text.ts';
 
@@ -53,38 +54,9 @@ sharp.cache(false);
  */
 const JPEG_OPTIONS: JpegOptions = { quality: 90, chromaSubsampling: '4:2:0', optimiseCoding: false };
 
-/** Renders in progress at once; more wait here so memory stays flat under bursts. */
+/** Renders in progress at once; more wait in line so memory stays flat under bursts. */
 const MAX_ACTIVE = Math.max(2, availableParallelism());
-let active = 0;
-const waiting: Array<() => void> = [];
-
-async function acquire(signal?: AbortSignal): Promise<void> {
-  signal?.throwIfAborted();
-  if (active < MAX_ACTIVE) {
-    active++;
-    return;
-  }
-  await new Promise<void>((resolve, reject) => {
-    const go = () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const onAbort = () => {
-      const i = waiting.indexOf(go);
-      if (i >= 0) waiting.splice(i, 1);
-      reject(signal?.reason);
-    };
-    waiting.push(go);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  // The slot was handed over by release(); `active` already counts us.
-}
-
-function release(): void {
-  const next = waiting.shift();
-  if (next) next();
-  else active--;
-}
+const slots = new Semaphore(MAX_ACTIVE);
 
 const backgrounds = new Map<string, Promise<Buffer>>();
 
@@ -156,7 +128,7 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
   const size: CardSize = input.size ?? 'standard';
   const dims = CARD_SIZES[size];
   if (!dims) throw new TypeError(`unknown card size: ${String(size)}`);
-  await acquire(signal);
+  await slots.acquire(signal);
   try {
     const info = await inspectPhoto(input.photo);
     signal?.throwIfAborted();
@@ -198,40 +170,8 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
       returnCanvasBuffer(size, canvas.data);
     }
   } finally {
-    release();
+    slots.release();
   }
-}
-
-export interface PreviewOptions {
-  lang?: SampleLang;
-  /** Preview width in pixels; height is 4/3 of it. Default 300. */
-  width?: number;
-}
-
-const previews = new Map<string, Promise<Buffer>>();
-
-/**
- * A small JPEG of a template (default 300×400) made from the sample photo and
- * words, for the template-choice keyboard or an album. Cached per arguments.
- */
-export function renderPreview(template: TemplateId, opts: PreviewOptions = {}): Promise<Buffer> {
-  const lang = opts.lang ?? 'ru';
-  const width = Math.round(opts.width ?? 300);
-  const key = `${template}:${lang}:${width}`;
-  let p = previews.get(key);
-  if (!p) {
-    p = (async () => {
-      const text = SAMPLE_TEXT[lang];
-      const card = await renderCard({ photo: await samplePhoto(), ...text, template });
-      return sharp(card.jpeg)
-        .resize(width, Math.round((width * 4) / 3), { kernel: 'lanczos3' })
-        .jpeg({ quality: 86 })
-        .toBuffer();
-    })();
-    p.catch(() => previews.delete(key));
-    previews.set(key, p);
-  }
-  return p;
 }
 
 /** Load fonts and pre-render backgrounds so the first real card is as fast as the rest. */

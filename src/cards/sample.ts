@@ -93,6 +93,7 @@ export function samplePhoto(width = 1200, height = 1200): Promise<Buffer> {
   let p = photos.get(key);
   if (!p) {
     p = sharp(Buffer.from(bottleSvg(width, height))).jpeg({ quality: 90 }).toBuffer();
+    p.catch(() => photos.delete(key));
     photos.set(key, p);
   }
   return p;

@@ -1,0 +1,22 @@
+/**
+ * The card renderer's public API. Typical use:
+ *
+ *   const info = await inspectPhoto(photo);        // early, cheap: tell the seller what is wrong
+ *   const card = await renderCard({ photo, title, features, price, template }, { signal });
+ *   // card.jpeg: 900×1200 sRGB JPEG (or 1200×1600 with size: 'large')
+ *   const thumb = await renderPreview('clean', { lang: 'ru' }); // 300×400 JPEG, cached
+ */
+export { BadPhotoError, inspectPhoto, PHOTO_LIMITS, type BadPhotoCode, type PhotoInfo } from './photo.ts';
+export { renderPreview, type PreviewOptions } from './preview.ts';
+export {
+  CARD_SIZES,
+  prepareContent,
+  renderCard,
+  warmUp,
+  type CardInput,
+  type CardSize,
+  type RenderedCard,
+  type RenderOptions,
+} from './render.ts';
+export { DEFAULT_TEMPLATE, isTemplateId, TEMPLATE_IDS, TEMPLATES, templateInfo, type TemplateId, type TemplateInfo } from './templates.ts';
+export { FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, PRICE_MAX_CHARS, TITLE_MAX_CHARS } from './text.ts';
