@@ -383,10 +383,12 @@ describe('bad photos', () => {
     assert.equal(await code(Buffer.alloc(0)), 'empty');
   });
 
-  it('text, PDF and SVG → not_image', async () => {
+  it('text, PDF, SVG and HEIC → not_image', async () => {
     assert.equal(await code(Buffer.from('hello, this is not a photo at all')), 'not_image');
     assert.equal(await code(Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj\n<<>>\nendobj\n')), 'not_image');
     assert.equal(await code(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="900" height="900"><rect width="9" height="9"/></svg>')), 'not_image');
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1'), Buffer.alloc(64)]);
+    assert.equal(await code(heic), 'not_image');
   });
 
   it('truncated or broken JPEG → corrupt', async () => {
@@ -434,14 +436,25 @@ describe('bad photos', () => {
     assert.equal(await code(tiny), 'too_small');
   });
 
-  it('PNG with transparency, greyscale and CMYK-free formats render', async () => {
+  it('PNG with transparency, greyscale, 16-bit PNG, CMYK JPEG, WebP, AVIF and TIFF render as sRGB', async () => {
     const cutout = await sharp({ create: { width: 500, height: 500, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0 } } })
       .composite([{ input: { create: { width: 200, height: 300, channels: 4, background: '#2255cc' } }, left: 150, top: 100 }])
       .png()
       .toBuffer();
     const grey = await sharp({ create: { width: 500, height: 400, channels: 3, background: '#777' } }).greyscale().jpeg().toBuffer();
     const webp = await sharp({ create: { width: 500, height: 400, channels: 3, background: '#9a5' } }).webp().toBuffer();
-    for (const buf of [cutout, grey, webp]) {
+    const solid = () => sharp({ create: { width: 500, height: 400, channels: 3, background: '#a53' } });
+    const png16 = await solid().toColourspace('rgb16').png().toBuffer();
+    const cmyk = await solid().toColourspace('cmyk').jpeg().toBuffer();
+    const avif = await solid().avif().toBuffer();
+    const tiff = await solid().tiff().toBuffer();
+    for (const buf of [png16, cmyk, avif, tiff]) {
+      const info = await inspectPhoto(buf);
+      const placed = await placePhoto(buf, info, { width: 250, height: 200, fit: 'cover', background: '#ffffff' });
+      const centre = [...placed.data.subarray((100 * 250 + 125) * 3, (100 * 250 + 125) * 3 + 3)];
+      assert.ok(Math.abs(centre[0] - 0xaa) < 6 && Math.abs(centre[1] - 0x55) < 10 && Math.abs(centre[2] - 0x33) < 26, `${info.format}: ${centre}`);
+    }
+    for (const buf of [cutout, grey, webp, png16, cmyk, avif, tiff]) {
       const meta = await sharp((await renderCard({ photo: buf, title: 'Фото', features: ['а'], template: 'clean' })).jpeg).metadata();
       assert.deepEqual([meta.width, meta.space, meta.channels], [900, 'srgb', 3]);
     }

@@ -70,7 +70,14 @@ export function sniffFormat(buf: Uint8Array): PhotoFormat | null {
   if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) return 'gif';
   if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'webp';
   if (ascii(0, 'II*\0') || ascii(0, 'MM\0*')) return 'tiff';
-  if (ascii(4, 'ftyp') && (ascii(8, 'avif') || ascii(8, 'avis'))) return 'avif';
+  if (ascii(4, 'ftyp')) {
+    // ISO-BMFF: AVIF if the major or any compatible brand says so (HEIC does not decode here).
+    const boxEnd = Math.min(b.length, ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0, 64);
+    for (let o = 8; o + 4 <= boxEnd; o += 4) {
+      if (o === 12) continue; // minor version
+      if (ascii(o, 'avif') || ascii(o, 'avis')) return 'avif';
+    }
+  }
   return null;
 }
 
