@@ -79,16 +79,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     for (const issue of parsed.error.issues) {
       const name = String(issue.path[0]) as keyof typeof HOW_TO_FIX;
       const fix = HOW_TO_FIX[name];
-      problems.push(`${name} ${issue.message.replace(/^Invalid input: /, '')}${fix ? `: ${fix}` : ''}`);
+      const text = /received NaN/.test(issue.message) ? `must be a whole number, got "${cleaned[name]}"` : issue.message.replace(/^Invalid input: /, '');
+      problems.push(`${name} ${text}${fix ? `: ${fix}` : ''}`);
     }
   }
+  // Rules across variables, checked on the raw values so they are reported together
+  // with the per-variable problems above.
+  if (cleaned.SUPABASE_URL && !cleaned.SUPABASE_SERVICE_ROLE_KEY)
+    problems.push(`SUPABASE_SERVICE_ROLE_KEY must be set when SUPABASE_URL is set: ${HOW_TO_FIX.SUPABASE_SERVICE_ROLE_KEY}`);
+  if (cleaned.SUPABASE_SERVICE_ROLE_KEY && !cleaned.SUPABASE_URL && !cleaned.DATABASE_URL)
+    problems.push(`SUPABASE_URL must be set when SUPABASE_SERVICE_ROLE_KEY is set: ${HOW_TO_FIX.SUPABASE_URL}`);
   const c = parsed.data;
-  if (c) {
-    if (c.SUPABASE_URL && !c.SUPABASE_SERVICE_ROLE_KEY)
-      problems.push(`SUPABASE_SERVICE_ROLE_KEY must be set when SUPABASE_URL is set: ${HOW_TO_FIX.SUPABASE_SERVICE_ROLE_KEY}`);
-    if (c.SUPABASE_SERVICE_ROLE_KEY && !c.SUPABASE_URL && !c.DATABASE_URL)
-      problems.push(`SUPABASE_URL must be set when SUPABASE_SERVICE_ROLE_KEY is set: ${HOW_TO_FIX.SUPABASE_URL}`);
-  }
   if (problems.length > 0 || !c) throw new ConfigError(problems);
 
   const database: Config['database'] = c.DATABASE_URL

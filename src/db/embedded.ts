@@ -55,7 +55,15 @@ export async function startEmbedded(o: { dir: string; port: number; log: Logger 
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) {
     o.log.info({ dir }, 'creating embedded Postgres data folder (first start only)');
-    await pg.initialise();
+    try {
+      await pg.initialise();
+    } catch (err) {
+      const msg = (err as Error).message ?? String(err);
+      throw new Error(/Permission denied/.test(msg) && process.getuid?.() === 0
+        ? `embedded Postgres cannot use ${dir}: running as root, Postgres runs as the system user "postgres", ` +
+          `which cannot reach that folder. Make its parent folders traversable (chmod o+x) or set EMBEDDED_PG_DIR elsewhere.`
+        : `embedded Postgres could not initialise ${dir}: ${msg}`);
+    }
   }
   try {
     await pg.start();
