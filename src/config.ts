@@ -41,6 +41,13 @@ const schema = z.object({
   ADMIN_IDS: z.string().default('')
     .refine((s) => s.split(',').every((x) => x.trim() === '' || /^\d+$/.test(x.trim())), 'must be comma-separated numeric Telegram user ids')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number)),
+
+  // The bot (issue 4)
+  MAX_OPEN_ORDERS: int(5, 1, 1000),
+  DAILY_ORDER_QUOTA: int(50, 1, 1_000_000),
+  MAX_PHOTO_MB: int(20, 1, 2000), // Telegram's bot download limit; raise it with a self-hosted Bot API server
+  TELEGRAM_THROTTLE: bool(true),
+  TELEGRAM_INLINE_RETRY_MAX_S: int(2, 0, 60), // longer 429s go back to the queue
 });
 
 const HOW_TO_FIX: Partial<Record<keyof z.input<typeof schema>, string>> = {

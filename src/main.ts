@@ -12,6 +12,7 @@ import { StatsCache } from './http/stats-cache.ts';
 import { noopJob } from './worker/jobs/noop.ts';
 import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
+import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
 
 export interface AppOptions {
   bot?: boolean;
@@ -23,6 +24,7 @@ export interface RunningApp {
   store: Store;
   port: number;
   pool?: WorkerPool;
+  telegram: TelegramPart;
   /** Graceful stop; resolves when everything is closed. Safe to call twice. */
   stop(reason?: string): Promise<void>;
 }
@@ -35,7 +37,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   const opened = await openStore(config, log);
   const { store } = opened;
 
-  const registry = new JobRegistry([noopJob]);
+  const telegram = composeTelegram(config, store, log, { bot: o.bot !== false });
+  const registry = new JobRegistry([noopJob, ...telegram.jobs]);
   const pool = o.worker === false ? undefined : new WorkerPool({
     store, registry, log, workerId: config.instanceId,
     concurrency: config.JOB_CONCURRENCY, leaseSeconds: config.LEASE_SECONDS, pollIntervalMs: config.POLL_INTERVAL_MS,
@@ -52,14 +55,14 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
       health: () => pool.health(),
     },
   });
+  telegram.mount(app, () => shuttingDown);
   const server = await listen(app, o.port ?? config.PORT);
   log.info({ port: server.port }, `HTTP on :${server.port} (GET /queue, /healthz)`);
 
   if (pool) await pool.start();
   else log.info('worker off (--no-worker)');
 
-  if (o.bot === false) log.info('bot off (--no-bot)');
-  else if (!config.TELEGRAM_BOT_TOKEN) log.info('bot off: TELEGRAM_BOT_TOKEN is not set (worker and HTTP run)');
+  await telegram.startBot();
 
   // Retention (seed 002): every instance tries; prune() deletes in small SKIP LOCKED batches.
   const pruneTimer = setInterval(() => {
@@ -73,11 +76,12 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
     log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
     shuttingDown = true; // /queue and /healthz answer 503 from now on
     clearInterval(pruneTimer);
+    await telegram.stop().catch((err) => log.warn({ err: scrub(String(err?.message ?? err)) }, 'stopping the bot failed'));
     if (pool) await pool.stop(config.SHUTDOWN_GRACE_MS);
     await server.close();
     await opened.close();
     log.info('stopped');
   })());
 
-  return { store, port: server.port, pool, stop };
+  return { store, port: server.port, pool, telegram, stop };
 }

@@ -49,9 +49,10 @@ export interface NewOrder {
   userId: number;
   chatId: number;
   lang: 'ru' | 'en';
-  photoFileId: string;
+  /** null: only look the key up (a stale summary, the draft is gone). */
+  photoFileId: string | null;
   photoUniqueId?: string | null;
-  title: string;
+  title: string | null;
   features: string[];
   price?: string | null;
   template: string;

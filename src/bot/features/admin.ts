@@ -1,0 +1,18 @@
+// /stats for ADMIN_IDS: the /queue figures plus today's orders. Others get /help.
+import { Composer } from 'grammy';
+import type { BotContext } from '../context.ts';
+
+export const admin = new Composer<BotContext>();
+
+admin.command('stats', async (ctx) => {
+  if (!ctx.deps.adminIds.includes(ctx.from!.id)) return void (await ctx.reply(ctx.t.help));
+  const [q, o] = await Promise.all([ctx.deps.queueStats(), ctx.deps.orders.stats()]);
+  await ctx.reply(ctx.t.stats({
+    queued: q.queued, running: q.running, scheduled: q.scheduled, dead: q.dead,
+    workers: q.instances.length, oldest: Math.round(q.oldestQueuedSeconds),
+    succeeded: q.last24h.succeeded, failed: q.last24h.failed,
+    avg: q.last24h.avgSeconds ?? '—', p95: q.last24h.p95Seconds ?? '—',
+    today: o.today, sent: o.sent, open: o.open, failedOrders: o.failed, undeliverable: o.undeliverable,
+    users: o.users, renderMs: o.render_ms_avg ?? '—', p50: o.delivered_p50_s ?? '—', p95d: o.delivered_p95_s ?? '—',
+  }));
+});

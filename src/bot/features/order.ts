@@ -1,0 +1,230 @@
+// The order conversation: photo → title → features → price (optional) → template →
+// summary (Confirm / Edit / Cancel) → queued. State is the session (Postgres).
+// Confirm's idempotency key comes from the update that showed the summary, so a
+// repeated tap or a repeated Telegram delivery finds the same order.
+import { Composer, InputFile } from 'grammy';
+import type { Message } from 'grammy/types';
+import { TEMPLATE_IDS, isTemplateId, templateInfo } from '../../cards/templates.ts';
+import { formatPrice } from '../../cards/text.ts';
+import { CARD_CALLBACKS } from '../../telegram/callbacks.ts';
+import type { BotContext, Draft } from '../context.ts';
+import { editMenu, skipPrice, summary, templates } from '../keyboards/index.ts';
+import { previewFileIds, previewStrip } from '../previews.ts';
+
+export const order = new Composer<BotContext>();
+
+const TITLE_MAX = 60;
+const FEATURES_MAX = 5;
+const FEATURE_MAX_CHARS = 80;
+const IMAGE_MIME = /^image\/(jpeg|png|webp|tiff|avif|gif)$/;
+
+// ── steps ──
+
+async function showTemplates(ctx: BotContext) {
+  ctx.session.step = 'template';
+  const cached = previewFileIds.get(ctx.lang);
+  const photo = cached ?? new InputFile(await previewStrip(ctx.lang), 'templates.jpg');
+  const msg = await ctx.replyWithPhoto(photo, { caption: ctx.t.chooseTemplate, reply_markup: templates(ctx.lang) });
+  if (!cached && msg.photo?.length) previewFileIds.set(ctx.lang, msg.photo.at(-1)!.file_id);
+}
+
+async function showSummary(ctx: BotContext) {
+  const d = ctx.session.draft;
+  d.nonce = `u${ctx.update.update_id}`;
+  ctx.session.step = 'confirm';
+  ctx.session.editing = false;
+  await ctx.reply(ctx.t.summary({
+    title: d.title ?? '', features: d.features ?? [], price: formatPrice(d.price ?? null),
+    template: isTemplateId(d.template) ? templateInfo(d.template).name[ctx.lang] : String(d.template),
+  }), { reply_markup: summary(ctx.t, d.nonce) });
+}
+
+/** After a field is entered: the next step, or back to the summary when editing. */
+async function next(ctx: BotContext, then: () => Promise<unknown>) {
+  if (ctx.session.editing && ctx.session.draft.template) return showSummary(ctx);
+  await then();
+}
+
+// ── photo in ──
+
+async function acceptPhoto(ctx: BotContext, fileId: string, uniqueId: string) {
+  const s = ctx.session;
+  if (s.editing && s.draft.title) {
+    s.draft.photoFileId = fileId;
+    s.draft.photoUniqueId = uniqueId;
+    return showSummary(ctx);
+  }
+  ctx.session = { step: 'title', draft: { photoFileId: fileId, photoUniqueId: uniqueId }, ...(s.lang ? { lang: s.lang } : {}) };
+  await ctx.reply(ctx.t.askTitle);
+}
+
+async function tooBig(ctx: BotContext, size: number | undefined) {
+  if (!size || size <= ctx.deps.maxPhotoBytes) return false;
+  const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
+  await ctx.reply(ctx.t.tooBig(mb(size), Math.round(mb(ctx.deps.maxPhotoBytes))));
+  return true;
+}
+
+order.on('message:photo', async (ctx) => {
+  const p = ctx.message.photo.at(-1)!;
+  if (await tooBig(ctx, p.file_size)) return;
+  await acceptPhoto(ctx, p.file_id, p.file_unique_id);
+});
+
+order.on('message:document', async (ctx, nextMw) => {
+  const doc = ctx.message.document;
+  if (ctx.message.animation) return nextMw(); // GIF/MP4 animations come as documents too
+  if (!IMAGE_MIME.test(doc.mime_type ?? '')) return void (await ctx.reply(ctx.t.notImage));
+  if (await tooBig(ctx, doc.file_size)) return;
+  await acceptPhoto(ctx, doc.file_id, doc.file_unique_id);
+});
+
+// ── texts by step ──
+
+function parseFeatures(text: string): { list: string[]; trimmed: boolean } {
+  const all = text.split('\n').map((l) => l.replace(/^\s*(?:[-–—•*·✓✔]|\d+[.)])\s*/, '').trim()).filter(Boolean)
+    .map((l) => ([...l].length > FEATURE_MAX_CHARS ? [...l].slice(0, FEATURE_MAX_CHARS - 1).join('') + '…' : l));
+  return { list: all.slice(0, FEATURES_MAX), trimmed: all.length > FEATURES_MAX };
+}
+
+const SKIP_WORDS = /^(-|—|нет|без цены|пропустить|skip|no|none)$/i;
+
+function parsePrice(text: string): string | null | undefined {
+  const t = text.trim();
+  if (SKIP_WORDS.test(t)) return null;
+  const cleaned = t.replace(/\s|₽|руб\.?|р\.?|rub\.?/gi, '').replace(',', '.');
+  if (/^\d{1,9}(\.\d{1,2})?$/.test(cleaned) && Number(cleaned) > 0) return cleaned;
+  return undefined;
+}
+
+order.on('message:text', async (ctx, nextMw) => {
+  const text = ctx.message.text;
+  if (text.startsWith('/')) return nextMw();
+  const s = ctx.session;
+  switch (s.step) {
+    case 'title': {
+      const title = text.replace(/\s+/g, ' ').trim();
+      if (!title) return void (await ctx.reply(ctx.t.titleEmpty));
+      const n = [...title].length;
+      if (n > TITLE_MAX) return void (await ctx.reply(ctx.t.titleTooLong(n)));
+      s.draft.title = title;
+      s.step = 'features';
+      return next(ctx, () => ctx.reply(ctx.t.askFeatures));
+    }
+    case 'features': {
+      const { list, trimmed } = parseFeatures(text);
+      s.draft.features = list;
+      if (trimmed) await ctx.reply(ctx.t.featuresTrimmed);
+      s.step = 'price';
+      return next(ctx, () => ctx.reply(ctx.t.askPrice, { reply_markup: skipPrice(ctx.t) }));
+    }
+    case 'price': {
+      const price = parsePrice(text);
+      if (price === undefined) return void (await ctx.reply(ctx.t.badPrice, { reply_markup: skipPrice(ctx.t) }));
+      s.draft.price = price;
+      return next(ctx, () => showTemplates(ctx));
+    }
+    case 'template': return void (await ctx.reply(ctx.t.tapTemplate));
+    case 'confirm': return void (await ctx.reply(ctx.t.tapSummary));
+    default: return void (await ctx.reply(ctx.t.askPhoto));
+  }
+});
+
+// ── buttons ──
+
+order.callbackQuery('skip', async (ctx) => {
+  await ctx.answerCallbackQuery();
+  if (ctx.session.step !== 'price') return;
+  ctx.session.draft.price = null;
+  await next(ctx, () => showTemplates(ctx));
+});
+
+order.callbackQuery(/^tpl:(\w+)$/, async (ctx) => {
+  const id = ctx.match[1];
+  const s = ctx.session;
+  if (!isTemplateId(id) || !s.draft.photoFileId || !s.draft.title || (s.step !== 'template' && s.step !== 'confirm')) {
+    return void (await ctx.answerCallbackQuery({ text: ctx.t.outdated }));
+  }
+  await ctx.answerCallbackQuery({ text: templateInfo(id).name[ctx.lang] });
+  s.draft.template = id;
+  await showSummary(ctx);
+});
+
+order.callbackQuery('edit', async (ctx) => {
+  await ctx.answerCallbackQuery();
+  if (ctx.session.step !== 'confirm') return;
+  await ctx.editMessageReplyMarkup({ reply_markup: editMenu(ctx.t) }).catch(() => {});
+});
+
+order.callbackQuery(/^ef:(title|features|price|template|photo|back)$/, async (ctx) => {
+  await ctx.answerCallbackQuery();
+  const s = ctx.session;
+  if (s.step !== 'confirm' || !s.draft.nonce) return;
+  const field = ctx.match[1];
+  if (field === 'back') return void (await ctx.editMessageReplyMarkup({ reply_markup: summary(ctx.t, s.draft.nonce) }).catch(() => {}));
+  await ctx.editMessageReplyMarkup().catch(() => {});
+  s.editing = true;
+  delete s.draft.nonce; // the old summary's Confirm is stale from now on
+  switch (field) {
+    case 'title': s.step = 'title'; return void (await ctx.reply(ctx.t.askNewTitle));
+    case 'features': s.step = 'features'; return void (await ctx.reply(ctx.t.askFeatures));
+    case 'price': s.step = 'price'; return void (await ctx.reply(ctx.t.askPrice, { reply_markup: skipPrice(ctx.t) }));
+    case 'template': return showTemplates(ctx);
+    case 'photo': s.step = 'photo'; return void (await ctx.reply(ctx.t.askPhoto));
+  }
+});
+
+/** Creates (or finds) the order for `key`, answers with the queue position, records the answer. */
+async function placeOrder(ctx: BotContext, key: string, d: Draft | null, parentId: number | null) {
+  const { orders } = ctx.deps;
+  const res = await orders.confirm({
+    key, userId: ctx.from!.id, chatId: ctx.chat!.id, lang: ctx.lang,
+    photoFileId: d?.photoFileId ?? null, photoUniqueId: d?.photoUniqueId ?? null, title: d?.title ?? null,
+    features: d?.features ?? [], price: d?.price ?? null, template: d?.template ?? 'clean', parentId,
+    maxOpen: ctx.deps.maxOpenOrders, dailyQuota: ctx.deps.dailyQuota,
+  });
+  switch (res.result) {
+    case 'created':
+    case 'exists': {
+      const o = res.order;
+      await ctx.answerCallbackQuery(res.result === 'exists' ? { text: ctx.t.alreadyOrdered(o.id) } : undefined);
+      if (d && ctx.session.draft === d) {
+        ctx.session = { step: 'idle', draft: {}, ...(ctx.session.lang ? { lang: ctx.session.lang } : {}) };
+      }
+      // Also after a crash between creating the order and answering (Telegram redelivers).
+      if (!o.ack_message_id) {
+        const q = res.queue;
+        const msg: Message.TextMessage = await ctx.reply(ctx.t.queued(o.id, q?.position ?? 1, q?.estimate_seconds ?? 5));
+        await orders.setAck(o.id, msg.message_id);
+      }
+      return;
+    }
+    case 'limit_open':
+      await ctx.answerCallbackQuery();
+      return void (await ctx.reply(ctx.t.limitOpen(ctx.deps.maxOpenOrders)));
+    case 'limit_daily':
+      await ctx.answerCallbackQuery();
+      return void (await ctx.reply(ctx.t.limitDaily(ctx.deps.dailyQuota)));
+    default:
+      return void (await ctx.answerCallbackQuery({ text: ctx.t.outdated, show_alert: true }));
+  }
+}
+
+order.callbackQuery(/^ok:(\w{1,40})$/, async (ctx) => {
+  const nonce = ctx.match[1];
+  const s = ctx.session;
+  const fresh = s.step === 'confirm' && s.draft.nonce === nonce && !!s.draft.photoFileId && !!s.draft.title;
+  await placeOrder(ctx, `confirm:${ctx.from.id}:${nonce}`, fresh ? s.draft : null, null);
+});
+
+// "Another variant" under a delivered card: same photo and words, the next template.
+order.callbackQuery(new RegExp(`^${CARD_CALLBACKS.variant(0).replace('0', '(\\d+)')}$`), async (ctx) => {
+  const parent = await ctx.deps.orders.get(Number(ctx.match[1]));
+  if (!parent || parent.user_id !== ctx.from.id) return void (await ctx.answerCallbackQuery({ text: ctx.t.notYours }));
+  const i = TEMPLATE_IDS.indexOf(parent.template as (typeof TEMPLATE_IDS)[number]);
+  const template = TEMPLATE_IDS[(i + 1) % TEMPLATE_IDS.length];
+  await placeOrder(ctx, `variant:${parent.id}`, {
+    photoFileId: parent.photo_file_id, photoUniqueId: parent.photo_unique_id ?? undefined,
+    title: parent.title, features: parent.features, price: parent.price, template,
+  }, parent.id);
+});

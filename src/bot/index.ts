@@ -1,0 +1,50 @@
+// createBot(deps): the grammY bot with every feature, ready for webhook or polling.
+// Outgoing calls go through grammY's throttler and auto-retry plugins.
+import { Bot, BotError } from 'grammy';
+import { configureApi } from '../telegram/api.ts';
+import type { BotContext, BotDeps } from './context.ts';
+import { admin } from './features/admin.ts';
+import { cancel } from './features/cancel.ts';
+import { help } from './features/help.ts';
+import { history } from './features/history.ts';
+import { lang } from './features/lang.ts';
+import { media } from './features/media.ts';
+import { order } from './features/order.ts';
+import { start } from './features/start.ts';
+import { status } from './features/status.ts';
+import { messages, type Lang } from './i18n/index.ts';
+import { i18n, privateOnly, sessions, withDeps } from './middlewares/index.ts';
+import { previewStrip } from './previews.ts';
+
+export type { BotDeps } from './context.ts';
+export type NeurocardsBot = Bot<BotContext>;
+
+export function createBot(deps: BotDeps): NeurocardsBot {
+  const bot = new Bot<BotContext>(deps.token, {
+    client: { apiRoot: deps.apiRoot.replace(/\/+$/, '') },
+    ...(deps.botInfo ? { botInfo: deps.botInfo } : {}),
+  });
+  // The bot answers people: short 429s and 5xx are retried in-process.
+  configureApi(bot.api, { throttle: deps.throttle, maxInlineRetrySeconds: 30, retryServerErrors: true, maxRetryAttempts: 5 });
+
+  bot.use(privateOnly, withDeps(deps), sessions(deps.orders), i18n);
+  bot.use(start, help, lang, status, cancel, history, admin, order, media);
+
+  bot.catch(async (err: BotError<BotContext>) => {
+    deps.log.error({ err: err.error instanceof Error ? err.error.message : String(err.error), update: err.ctx.update.update_id }, 'bot handler failed');
+    await err.ctx.reply(err.ctx.t?.error ?? messages('ru').error).catch(() => {});
+  });
+  return bot;
+}
+
+/** getMe, the command menu in both languages, and the template pictures warmed up. */
+export async function initBot(bot: NeurocardsBot, log: BotDeps['log']): Promise<void> {
+  await bot.init();
+  for (const l of ['ru', 'en'] as Lang[]) {
+    const c = messages(l).commands;
+    const commands = Object.entries(c).map(([command, description]) => ({ command, description }));
+    await bot.api.setMyCommands(commands, l === 'en' ? {} : { language_code: l })
+      .catch((err) => log.warn({ err: (err as Error).message }, 'setMyCommands failed'));
+  }
+  void previewStrip('ru').then(() => previewStrip('en')).catch(() => {});
+}

@@ -1,0 +1,111 @@
+// The Telegram half of the composition root, kept out of main.ts so that file stays
+// small: the order store, the card job kinds (render-card, deliver-card), the bot and
+// how updates arrive (webhook on POST /telegram, or long polling by one leader).
+import { createHash } from 'node:crypto';
+import type { Hono } from 'hono';
+import type { Config } from './config.ts';
+import { createBot, type NeurocardsBot } from './bot/index.ts';
+import { AdvisoryLeader, LeaseLeader } from './bot/leader.ts';
+import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
+import type { OrderStore } from './db/orders.ts';
+import { postgresOrderStore } from './db/orders-postgres.ts';
+import { supabaseOrderStore } from './db/orders-supabase.ts';
+import { PostgresStore } from './db/postgres.ts';
+import type { Store } from './db/store.ts';
+import { telegramWebhook } from './http/telegram.ts';
+import type { Logger } from './log.ts';
+import { scrub } from './log.ts';
+import { createTelegramApi } from './telegram/api.ts';
+import { deliverCardJob } from './worker/jobs/deliver-card.ts';
+import { renderCardJob } from './worker/jobs/render-card.ts';
+import type { JobKind } from './worker/registry.ts';
+
+export interface TelegramPart {
+  orders: OrderStore;
+  /** Job kinds to register (none without a bot token: they need the Bot API). */
+  jobs: JobKind<any>[];
+  /** Mounts POST /telegram (webhook mode only). Call before the server listens. */
+  mount(app: Hono, isShuttingDown: () => boolean): void;
+  /** Sets the webhook or starts leader-elected polling. */
+  startBot(): Promise<void>;
+  bot: NeurocardsBot | null;
+  runner(): BotRunner | null;
+  stop(): Promise<void>;
+}
+
+export function webhookSecret(config: Config): string {
+  return config.TELEGRAM_WEBHOOK_SECRET ??
+    createHash('sha256').update(`neurocards-webhook:${config.TELEGRAM_BOT_TOKEN}`).digest('hex').slice(0, 48);
+}
+
+export function openOrderStore(config: Config, store: Store): OrderStore {
+  if (store instanceof PostgresStore) return postgresOrderStore(store.sql);
+  if (config.database.mode === 'rpc') return supabaseOrderStore(config.database);
+  throw new Error('no order store for this database mode');
+}
+
+export function composeTelegram(config: Config, store: Store, log: Logger, o: { bot: boolean }): TelegramPart {
+  const orders = openOrderStore(config, store);
+  const token = config.TELEGRAM_BOT_TOKEN;
+  const apiRoot = config.TELEGRAM_API_ROOT;
+  const maxPhotoBytes = config.MAX_PHOTO_MB * 1024 * 1024;
+  const pruneTimer = setInterval(() => {
+    orders.prune().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'bot prune failed'));
+  }, 10 * 60_000);
+  pruneTimer.unref();
+
+  const jobs: JobKind<any>[] = [];
+  if (token) {
+    // Jobs hand a long 429 back to the queue (RetryAfterError) instead of holding a slot.
+    const api = createTelegramApi({
+      token, apiRoot, throttle: config.TELEGRAM_THROTTLE,
+      maxInlineRetrySeconds: config.TELEGRAM_INLINE_RETRY_MAX_S, retryServerErrors: false, maxRetryAttempts: 2,
+    });
+    const deps = { orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes };
+    jobs.push(renderCardJob(deps), deliverCardJob(deps));
+  }
+
+  const bot = token && o.bot ? createBot({
+    token, apiRoot, orders, log: log.child({ part: 'bot' }),
+    queueStats: () => store.stats(),
+    adminIds: config.ADMIN_IDS, maxOpenOrders: config.MAX_OPEN_ORDERS, dailyQuota: config.DAILY_ORDER_QUOTA,
+    maxPhotoBytes, throttle: config.TELEGRAM_THROTTLE,
+  }) : null;
+  let runner: BotRunner | null = null;
+  let drain: (() => Promise<void>) | null = null;
+
+  return {
+    orders, jobs, bot,
+    runner: () => runner,
+    mount(app, isShuttingDown) {
+      if (!bot || !config.webhookUrl) return;
+      const hook = telegramWebhook({
+        secret: webhookSecret(config), orders, log, isShuttingDown,
+        handle: (update) => bot.handleUpdate(update),
+      });
+      drain = hook.drain;
+      app.route('/telegram', hook);
+    },
+    async startBot() {
+      if (!bot) {
+        log.info(token ? 'bot off (--no-bot)' : 'bot off: TELEGRAM_BOT_TOKEN is not set (worker and HTTP run)');
+        return;
+      }
+      if (config.webhookUrl) {
+        runner = await startWebhookMode(bot, { url: config.webhookUrl, secret: webhookSecret(config), log });
+      } else {
+        const botId = Number(token!.split(':')[0]);
+        const leader = store instanceof PostgresStore
+          ? new AdvisoryLeader(store.sql, botId)
+          : new LeaseLeader(orders, `poll:${botId}`, config.instanceId);
+        log.info({ leader: leader.constructor.name }, 'no public URL: long polling by one leader instance');
+        runner = startPollingMode(bot, { leader, log });
+      }
+    },
+    async stop() {
+      clearInterval(pruneTimer);
+      await runner?.stop();
+      await drain?.();
+    },
+  };
+}
