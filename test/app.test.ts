@@ -170,3 +170,39 @@ describe('embedded default (npm start with no database configured)', () => {
     }
   });
 });
+
+describe('RPC mode (supabase-js through the PostgREST-compatible server)', () => {
+  test('the app runs its pool over RPC, polls, and refuses a database without the schema', async () => {
+    const { startPostgrest } = await import('./support/postgrest.ts');
+    const db = await createTestDb();
+    const empty = await createTestDb({ migrate: false, prefix: 'nc_empty' });
+    const rest = await startPostgrest({ databaseUrl: db.url });
+    const restEmpty = await startPostgrest({ databaseUrl: empty.url });
+    let app: RunningApp | undefined;
+    try {
+      const bad = loadConfig({ SUPABASE_URL: restEmpty.url, SUPABASE_SERVICE_ROLE_KEY: restEmpty.serviceRoleKey, PORT: '0' });
+      await assert.rejects(startApp(bad, log, { bot: false }), /schema is empty.*npx neurocards migrate/);
+
+      const config = loadConfig({ SUPABASE_URL: rest.url, SUPABASE_SERVICE_ROLE_KEY: rest.serviceRoleKey, PORT: '0', POLL_INTERVAL_MS: '500' });
+      assert.equal(config.database.mode, 'rpc');
+      app = await startApp(config, log, { bot: false });
+      await app.store.enqueue(Array.from({ length: 50 }, () => ({ kind: 'noop', payload: { ms: 2 } })));
+      let body: { status: string; last24h: { succeeded: number }; workers: number } | undefined;
+      for (let i = 0; i < 60; i++) {
+        await sleep(200);
+        body = await (await fetch(`http://127.0.0.1:${app.port}/queue`)).json() as typeof body;
+        if (body!.last24h.succeeded === 50) break;
+      }
+      assert.equal(body!.status, 'ok');
+      assert.equal(body!.last24h.succeeded, 50);
+      assert.equal(body!.workers, 1);
+      assert.ok(rest.calls > 3, 'went through the RPC server');
+    } finally {
+      await app?.stop();
+      await rest.close();
+      await restEmpty.close();
+      await db.drop();
+      await empty.drop();
+    }
+  });
+});

@@ -25,6 +25,8 @@ export interface SupabaseStoreOptions {
 export class SupabaseStore implements Store {
   readonly mode = 'rpc' as const;
   private readonly client: SupabaseClient;
+  /** No push channel over HTTP; an enqueue from this process still wakes its own pool. */
+  private readonly localWake = new Set<() => void>();
 
   constructor(o: SupabaseStoreOptions) {
     const timeout = o.fetchTimeoutMs ?? 15_000;
@@ -48,6 +50,7 @@ export class SupabaseStore implements Store {
   async enqueue(jobs: NewJob[]): Promise<Job[]> {
     if (jobs.length === 0) return [];
     const rows = await this.call<JobRow[]>('enqueue', { p_jobs: jobs.map(newJobToJson) });
+    for (const wake of this.localWake) wake();
     return rows.map(jobFromRow);
   }
 
@@ -124,8 +127,9 @@ export class SupabaseStore implements Store {
     }
   }
 
-  async onWake(): Promise<boolean> {
-    return false; // no LISTEN over HTTP: the pool polls with backoff instead
+  async onWake(listener: () => void): Promise<boolean> {
+    this.localWake.add(listener);
+    return false; // other instances' enqueues are not pushed: the pool also polls, backing off when idle
   }
 
   async ping(): Promise<void> {
