@@ -10,7 +10,8 @@ import type { Lang } from './i18n/index.ts';
 const W = 300;
 const H = 400;
 const strips = new Map<Lang, Promise<Buffer>>();
-export const previewFileIds = new Map<Lang, string>();
+/** `${botId}:${lang}` → Telegram file_id of the uploaded picture. */
+export const previewFileIds = new Map<string, string>();
 
 export function previewStrip(lang: Lang): Promise<Buffer> {
   let p = strips.get(lang);

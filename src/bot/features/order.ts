@@ -22,10 +22,16 @@ const IMAGE_MIME = /^image\/(jpeg|png|webp|tiff|avif|gif)$/;
 
 async function showTemplates(ctx: BotContext) {
   ctx.session.step = 'template';
-  const cached = previewFileIds.get(ctx.lang);
-  const photo = cached ?? new InputFile(await previewStrip(ctx.lang), 'templates.jpg');
-  const msg = await ctx.replyWithPhoto(photo, { caption: ctx.t.chooseTemplate, reply_markup: templates(ctx.lang) });
-  if (!cached && msg.photo?.length) previewFileIds.set(ctx.lang, msg.photo.at(-1)!.file_id);
+  const key = `${ctx.me.id}:${ctx.lang}`;
+  const extra = { caption: ctx.t.chooseTemplate, reply_markup: templates(ctx.lang) };
+  const cached = previewFileIds.get(key);
+  if (cached) {
+    const sent = await ctx.replyWithPhoto(cached, extra).then(() => true, () => false);
+    if (sent) return;
+    previewFileIds.delete(key); // a file_id Telegram no longer knows: upload again
+  }
+  const msg = await ctx.replyWithPhoto(new InputFile(await previewStrip(ctx.lang), 'templates.jpg'), extra);
+  if (msg.photo?.length) previewFileIds.set(key, msg.photo.at(-1)!.file_id);
 }
 
 async function showSummary(ctx: BotContext) {
