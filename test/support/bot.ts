@@ -16,10 +16,10 @@ export function botEnv(dbUrl: string, tg: FakeTelegram, extra: Record<string, st
   };
 }
 
-export async function startBotApp(dbUrl: string, tg: FakeTelegram, extra: Record<string, string> = {}, o: { worker?: boolean } = {}): Promise<RunningApp> {
+export async function startBotApp(dbUrl: string, tg: FakeTelegram, extra: Record<string, string> = {}, o: { worker?: boolean; bot?: boolean } = {}): Promise<RunningApp> {
   const env = botEnv(dbUrl, tg, extra);
   const config = loadConfig(env);
-  return startApp(config, createLogger({ level: env.LOG_LEVEL, instanceId: config.instanceId }), { worker: o.worker });
+  return startApp(config, createLogger({ level: env.LOG_LEVEL, instanceId: config.instanceId }), { worker: o.worker, bot: o.bot });
 }
 
 /** Does `act`, then waits for the first bot message newer than everything before it that matches. */
