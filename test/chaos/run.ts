@@ -1,0 +1,245 @@
+// The chaos run (`npm run chaos`; `--short` inside npm test): 3 app processes render and
+// deliver cards to the fake Telegram server while, for a minute, a random process is
+// killed (SIGKILL or SIGTERM) every 2-5 s and restarted, Postgres is restarted once, and
+// Telegram answers a burst of 429s. Then everything drains, and one JSON line says what
+// happened. Exit status 0 only if nothing was lost, nothing is stuck, and every
+// duplicate message is explained by a delivery whose process died between Telegram's
+// answer and the commit (an uncommitted row in order_deliveries).
+//
+// Postgres here is a private embedded instance on its own port, so restarting it does
+// not disturb anything else on the machine.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import postgres from 'postgres';
+import sharp from 'sharp';
+import { startEmbedded, type EmbeddedDb } from '../../src/db/embedded.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { postgresOrderStore } from '../../src/db/orders-postgres.ts';
+import { createLogger } from '../../src/log.ts';
+import { startFakeTelegram } from '../support/fake-telegram.ts';
+import { spawnCli, type Proc } from '../support/procs.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    orders: { type: 'string' },
+    seconds: { type: 'string' },
+    procs: { type: 'string', default: '3' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const ORDERS = Number(args.orders ?? (args.short ? 120 : 2500)); // two jobs per order: render + deliver
+const CHAOS_S = Number(args.seconds ?? (args.short ? 15 : 60));
+const PROCS = Number(args.procs);
+const LEASE_S = 5;
+const DRAIN_TIMEOUT_S = args.short ? 90 : 240;
+const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const silent = createLogger({ level: 'silent' });
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+  });
+}
+
+/** Retries harness queries across the planned Postgres restart. */
+async function withRetry<T>(fn: () => Promise<T>, what: string, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { return await fn(); } catch (err) {
+      if (Date.now() > end) throw new Error(`${what}: ${(err as Error).message}`);
+      await sleep(250);
+    }
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'nc-chaos-'));
+chmodSync(dir, 0o755); // as root, the embedded Postgres runs as user "postgres"
+const pgPort = await freePort();
+let pg: EmbeddedDb = await startEmbedded({ dir: join(dir, 'pg'), port: pgPort, log: silent });
+const sql = postgres(pg.url, { max: 4, onnotice: () => {}, connect_timeout: 5 });
+await migrate(sql);
+const orders = postgresOrderStore(sql);
+
+const token = '7000001:CHAOS-chaos-chaos-chaos-chaos-0001';
+const tg = await startFakeTelegram({ token, requireStart: false });
+const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 200, g: 120, b: 60 } } })
+  .composite([{ input: Buffer.from('<svg width="640" height="480"><circle cx="320" cy="240" r="150" fill="#2a6"/></svg>') }])
+  .jpeg().toBuffer();
+
+// --- the workload: ORDERS orders from 200 users, each with its "queued" message ---------
+const USERS = Math.min(200, ORDERS);
+const photoIds: string[] = [];
+for (let u = 0; u < USERS; u++) {
+  const msg = tg.user(10_000 + u, { languageCode: u % 2 ? 'ru' : 'en', started: true }).sendPhoto(photo);
+  photoIds.push((msg as { photo: { file_id: string }[] }).photo.at(-1)!.file_id);
+}
+const api = `${tg.apiRoot}/bot${token}`;
+const orderIds: number[] = [];
+const t0 = Date.now();
+for (let i = 0; i < ORDERS; i += 50) {
+  await Promise.all(Array.from({ length: Math.min(50, ORDERS - i) }, async (_, k) => {
+    const n = i + k, user = 10_000 + (n % USERS);
+    const r = await orders.confirm({
+      key: `chaos-${n}`, userId: user, chatId: user, lang: 'en', photoFileId: photoIds[n % USERS],
+      title: `Товар №${n}: кружка керамическая`, features: ['350 мл', 'Подходит для посудомойки', 'Подарочная коробка'],
+      price: String(490 + n), template: ['clean', 'bold', 'promo'][n % 3], maxOpen: 1_000_000, dailyQuota: 1_000_000,
+    });
+    if (r.result !== 'created') throw new Error(`order ${n} not created: ${r.result}`);
+    const ack = await (await fetch(`${api}/sendMessage`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ chat_id: user, text: `Order ${r.order.id} queued` }) })).json() as { result: { message_id: number } };
+    await orders.setAck(r.order.id, ack.result.message_id);
+    orderIds.push(r.order.id);
+  }));
+}
+say(`${ORDERS} orders queued in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+// --- the app processes ----------------------------------------------------------------
+const baseEnv = {
+  DATABASE_URL: pg.url, PORT: '0', LOG_LEVEL: args.verbose ? 'info' : 'warn',
+  TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_THROTTLE: 'false', WEBHOOK_URL: '', RENDER_EXTERNAL_URL: '',
+  JOB_CONCURRENCY: '8', LEASE_SECONDS: String(LEASE_S), POLL_INTERVAL_MS: '500', SHUTDOWN_GRACE_MS: '3000',
+  MALLOC_ARENA_MAX: '2', DB_POOL_SIZE: '4',
+};
+const procs: { proc: Proc; id: string }[] = [];
+let generation = 0;
+const spawnApp = (slot: number) => {
+  const id = `p${slot}-g${++generation}`;
+  const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id });
+  proc.child.stdout!.on('data', (d: Buffer) => { if (args.verbose) process.stderr.write(`[${id}] ${d}`); });
+  procs[slot] = { proc, id };
+  return id;
+};
+for (let s = 0; s < PROCS; s++) spawnApp(s);
+
+// --- chaos ------------------------------------------------------------------------------
+const kills: { id: string; signal: string; at: number; takeoverMs?: number; held: number }[] = [];
+const pending: Promise<void>[] = [];
+let pgRestarts = 0, burst429 = 0;
+const chaosStart = Date.now();
+const chaosEnd = chaosStart + CHAOS_S * 1000;
+let burstDone = false, restartDone = false;
+while (Date.now() < chaosEnd) {
+  await sleep(2000 + Math.random() * 3000);
+  const elapsed = (Date.now() - chaosStart) / 1000;
+  if (!burstDone && elapsed > CHAOS_S * 0.25) {
+    burstDone = true;
+    const before = tg.calls.filter((c) => c.status === 429).length;
+    tg.chaos({ rate: 0.5, codes: [429], retryAfter: 1, methods: ['sendPhoto', 'sendDocument', 'editMessageText'] });
+    setTimeout(() => { tg.chaos(null); burst429 = tg.calls.filter((c) => c.status === 429).length - before; }, 4000);
+    say('Telegram: 429 burst for 4 s');
+  }
+  if (!restartDone && elapsed > CHAOS_S * 0.5) {
+    restartDone = true;
+    say('Postgres: restart');
+    await pg.stop();
+    await sleep(1500);
+    pg = await startEmbedded({ dir: join(dir, 'pg'), port: pgPort, log: silent });
+    pgRestarts++;
+    say('Postgres: back');
+    continue;
+  }
+  const slot = Math.floor(Math.random() * PROCS);
+  const victim = procs[slot];
+  const signal = Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
+  const held = await withRetry(async () => (await sql`select count(*)::int as n from public.jobs where status = 'running' and lease_owner = ${victim.id}`)[0].n as number, 'held');
+  const kill = { id: victim.id, signal, at: Date.now(), held };
+  kills.push(kill);
+  victim.proc.child.kill(signal as NodeJS.Signals);
+  say(`${signal} ${victim.id} (holding ${held} jobs)`);
+  if (signal === 'SIGTERM') {
+    const t = setTimeout(() => victim.proc.child.kill('SIGKILL'), 15_000);
+    await victim.proc.exited;
+    clearTimeout(t);
+  }
+  spawnApp(slot);
+  // Takeover time: until no running job is leased to the victim any more.
+  pending.push((async () => {
+    const end = Date.now() + 60_000;
+    while (Date.now() < end) {
+      const n = await withRetry(async () => (await sql`select count(*)::int as n from public.jobs where status = 'running' and lease_owner = ${kill.id}`)[0].n as number, 'takeover');
+      if (n === 0) { (kill as { takeoverMs?: number }).takeoverMs = Date.now() - kill.at; return; }
+      await sleep(200);
+    }
+  })());
+}
+say('chaos over; draining');
+
+// --- drain and count --------------------------------------------------------------------
+const drainStart = Date.now();
+let open = -1;
+while (Date.now() - drainStart < DRAIN_TIMEOUT_S * 1000) {
+  const [r] = await withRetry(() => sql`select count(*) filter (where status in ('queued', 'running'))::int as open from public.jobs
+                                        where kind in ('render-card', 'deliver-card')`, 'drain');
+  open = r.open;
+  if (open === 0) break;
+  await sleep(500);
+}
+await Promise.all(pending);
+const drainedS = (Date.now() - drainStart) / 1000;
+
+const [jobs] = await sql`
+  select count(*)::int as enqueued,
+         count(*) filter (where status = 'succeeded')::int as succeeded,
+         count(*) filter (where status = 'dead')::int as dead,
+         count(*) filter (where status = 'canceled')::int as canceled,
+         count(*) filter (where status in ('queued', 'running'))::int as lost,
+         count(*) filter (where status = 'running' and (lease_expires_at < now() or lease_owner is null))::int as stuck,
+         count(*) filter (where kind = 'render-card')::int as renders,
+         count(*) filter (where kind = 'deliver-card')::int as deliveries
+  from public.jobs where kind in ('render-card', 'deliver-card')`;
+const [ord] = await sql`select count(*) filter (where status = 'sent')::int as sent, count(*) filter (where status not in ('sent'))::int as not_sent,
+                               count(*) filter (where status in ('queued','rendering','rendered'))::int as open from public.orders`;
+const [renders] = await sql`select count(*)::int as cards from public.order_cards`;
+
+// Effects seen by Telegram: successful sends per order and part.
+const sends = new Map<string, number>();
+for (const c of tg.calls) {
+  if (!c.ok || (c.method !== 'sendPhoto' && c.method !== 'sendDocument')) continue;
+  // grammY uploads as multipart with `photo: "attach://<name>"` and the file under <name>.
+  let ref = (c.params.photo ?? c.params.document) as unknown;
+  if (typeof ref === 'string' && ref.startsWith('attach://')) ref = c.params[ref.slice('attach://'.length)];
+  const file = ref as { file?: { filename?: string } } | undefined;
+  const m = /^card-(\d+)(-900x1200)?\.jpg$/.exec(file?.file?.filename ?? '');
+  if (!m) continue;
+  const key = `${m[1]}:${c.method === 'sendPhoto' ? 'photo' : 'document'}`;
+  sends.set(key, (sends.get(key) ?? 0) + 1);
+}
+const uncommitted = new Map<string, number>();
+for (const r of await sql`select order_id::text, part, count(*)::int as n from public.order_deliveries
+                          where committed_at is null group by order_id, part`) uncommitted.set(`${r.order_id}:${r.part}`, r.n);
+let duplicates = 0, explained = 0;
+for (const [key, n] of sends) {
+  if (n <= 1) continue;
+  duplicates += n - 1;
+  explained += Math.min(n - 1, uncommitted.get(key) ?? 0);
+}
+const missingDeliveries = orderIds.filter((id) => !sends.has(`${id}:photo`) || !sends.has(`${id}:document`)).length;
+
+const takeovers = kills.filter((k) => k.held > 0 && k.takeoverMs !== undefined).map((k) => k.takeoverMs!);
+takeovers.sort((a, b) => a - b);
+const result = {
+  orders: ORDERS, processes: PROCS, chaosSeconds: CHAOS_S, leaseSeconds: LEASE_S,
+  enqueued: jobs.enqueued, succeeded: jobs.succeeded, dead: jobs.dead, canceled: jobs.canceled,
+  lost: jobs.lost, stuck: jobs.stuck,
+  duplicates, duplicatesExplained: explained, duplicatesUnexplained: duplicates - explained,
+  cardsRendered: renders.cards, ordersSent: ord.sent, ordersNotSent: ord.not_sent, missingDeliveries,
+  kills: { sigkill: kills.filter((k) => k.signal === 'SIGKILL').length, sigterm: kills.filter((k) => k.signal === 'SIGTERM').length },
+  takeoverMs: { count: takeovers.length, p50: takeovers[Math.floor(takeovers.length / 2)] ?? null, max: takeovers.at(-1) ?? null, all: takeovers },
+  postgresRestarts: pgRestarts, telegram429s: burst429, drainSeconds: Math.round(drainedS * 10) / 10,
+  ok: jobs.lost === 0 && jobs.stuck === 0 && duplicates === explained && open === 0 && missingDeliveries === 0,
+};
+console.log(JSON.stringify(result));
+
+for (const { proc } of procs) proc.child.kill('SIGTERM');
+await Promise.race([Promise.all(procs.map((p) => p.proc.exited)), sleep(15_000)]);
+for (const { proc } of procs) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+await sql.end({ timeout: 2 });
+await tg.close();
+await pg.stop();
+rmSync(dir, { recursive: true, force: true });
+process.exit(result.ok ? 0 : 1);
