@@ -48,6 +48,10 @@ const schema = z.object({
   MAX_PHOTO_MB: int(20, 1, 2000), // Telegram's bot download limit; raise it with a self-hosted Bot API server
   TELEGRAM_THROTTLE: bool(true),
   TELEGRAM_INLINE_RETRY_MAX_S: int(2, 0, 60), // longer 429s go back to the queue
+
+  // Operations (issue 7)
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
+  SENTRY_DSN: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 const HOW_TO_FIX: Partial<Record<keyof z.input<typeof schema>, string>> = {

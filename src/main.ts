@@ -13,6 +13,9 @@ import { noopJob } from './worker/jobs/noop.ts';
 import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
 import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
+import { instrumentStore, jobMetricsHooks, registerQueueGauges } from './metrics.ts';
+import { initErrorTracking } from './errors.ts';
+import { mountOps } from './http/ops.ts';
 
 export interface AppOptions {
   bot?: boolean;
@@ -34,18 +37,23 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 export async function startApp(config: Config, log: Logger, o: AppOptions = {}): Promise<RunningApp> {
   const db = config.database;
   log.info({ database: db.mode, why: db.why }, `database mode: ${db.mode} (${db.why})`);
+  const errors = initErrorTracking({ dsn: config.SENTRY_DSN, instanceId: config.instanceId, environment: config.NODE_ENV, log });
   const opened = await openStore(config, log);
   const { store } = opened;
+  // Metrics see every call of the pool and the stats (connection status, lease takeovers).
+  const measured = instrumentStore(store, config.instanceId);
 
   const telegram = composeTelegram(config, store, log, { bot: o.bot !== false });
   const registry = new JobRegistry([noopJob, ...telegram.jobs]);
   const pool = o.worker === false ? undefined : new WorkerPool({
-    store, registry, log, workerId: config.instanceId,
+    store: measured, registry, log, workerId: config.instanceId,
     concurrency: config.JOB_CONCURRENCY, leaseSeconds: config.LEASE_SECONDS, pollIntervalMs: config.POLL_INTERVAL_MS,
+    hooks: jobMetricsHooks((job, error) => errors.jobDead(job, error)),
   });
 
   let shuttingDown = false;
-  const stats = new StatsCache(store);
+  const stats = new StatsCache(measured);
+  registerQueueGauges(() => stats.get());
   const app = createApp({
     stats, log, isShuttingDown: () => shuttingDown,
     worker: pool && {
@@ -56,8 +64,10 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
     },
   });
   telegram.mount(app, () => shuttingDown);
+  mountOps(app, { store: measured, log, adminToken: config.ADMIN_TOKEN });
   const server = await listen(app, o.port ?? config.PORT);
-  log.info({ port: server.port }, `HTTP on :${server.port} (GET /queue, /healthz)`);
+  log.info({ port: server.port, dashboard: config.ADMIN_TOKEN ? 'retry enabled (ADMIN_TOKEN)' : 'read-only (no ADMIN_TOKEN)' },
+    `HTTP on :${server.port} (GET / dashboard, /queue, /healthz, /metrics)`);
 
   if (pool) await pool.start();
   else log.info('worker off (--no-worker)');
@@ -80,6 +90,7 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
     if (pool) await pool.stop(config.SHUTDOWN_GRACE_MS);
     await server.close();
     await opened.close();
+    await errors.close(); // flush queued error reports before the process exits
     log.info('stopped');
   })());
 

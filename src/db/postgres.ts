@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import {
   jobFromRow, newJobToJson,
   type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
-  type QueueStats, type Store, type WorkerBeat,
+  type QueueStats, type Store, type WorkerBeat, type JobListQuery, type HistoryPoint,
 } from './store.ts';
 
 export const WAKE_CHANNEL = 'neurocards_jobs';
@@ -149,5 +149,18 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     try { await this.unlisten?.(); } catch { /* connection may be gone already */ }
     await this.sql.end({ timeout: 5 });
+  }
+
+  // Operations (issue 7)
+  async listJobs(q: JobListQuery): Promise<Job[]> {
+    const rows = await this.sql<JobRow[]>`
+      select * from public.list_jobs(${q.status}, ${q.kind ?? null}, ${q.limit ?? 20}::int)`;
+    return rows.map(jobFromRow);
+  }
+
+  async history(minutes = 60): Promise<HistoryPoint[]> {
+    const rows = await this.sql<{ minute: Date; succeeded: string; failed: string }[]>`
+      select * from public.job_history(${minutes}::int)`;
+    return rows.map((r) => ({ minute: r.minute.toISOString(), succeeded: Number(r.succeeded), failed: Number(r.failed) }));
   }
 }

@@ -85,6 +85,23 @@ export interface QueueStats {
   at: string;
 }
 
+/** `failed`: queued again after a failed attempt (retrying). */
+export type JobListStatus = JobStatus | 'failed';
+
+export interface JobListQuery {
+  status: JobListStatus;
+  kind?: string;
+  /** 1..1000, default 20. */
+  limit?: number;
+}
+
+/** One minute of the last hour, for the dashboard chart. */
+export interface HistoryPoint {
+  minute: string;
+  succeeded: number;
+  failed: number;
+}
+
 export interface Store {
   readonly mode: 'direct' | 'rpc';
   enqueue(jobs: NewJob[]): Promise<Job[]>;
@@ -114,6 +131,12 @@ export interface Store {
   /** Cheap round trip used by health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  // Operations (issue 7): dashboard and `neurocards jobs`.
+  /** Newest jobs in one state (finished first by finish time), through the partial indexes. */
+  listJobs(q: JobListQuery): Promise<Job[]>;
+  /** Per-minute succeeded and dead over the last `minutes` (default 60), oldest first, zeros included. */
+  history(minutes?: number): Promise<HistoryPoint[]>;
 }
 
 /** Row shape as Postgres/PostgREST return it (snake_case). */

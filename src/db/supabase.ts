@@ -6,7 +6,7 @@ import ws from 'ws';
 import {
   jobFromRow, newJobToJson,
   type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
-  type QueueStats, type Store, type WorkerBeat,
+  type QueueStats, type Store, type WorkerBeat, type JobListQuery, type HistoryPoint,
 } from './store.ts';
 
 export class RpcError extends Error {
@@ -138,5 +138,16 @@ export class SupabaseStore implements Store {
 
   async close(): Promise<void> {
     await this.client.removeAllChannels();
+  }
+
+  // Operations (issue 7)
+  async listJobs(q: JobListQuery): Promise<Job[]> {
+    const rows = await this.call<JobRow[]>('list_jobs', { p_status: q.status, p_kind: q.kind ?? null, p_limit: q.limit ?? 20 });
+    return rows.map(jobFromRow);
+  }
+
+  async history(minutes = 60): Promise<HistoryPoint[]> {
+    const rows = await this.call<{ minute: string; succeeded: number | string; failed: number | string }[]>('job_history', { p_minutes: minutes });
+    return rows.map((r) => ({ minute: new Date(r.minute).toISOString(), succeeded: Number(r.succeeded), failed: Number(r.failed) }));
   }
 }
