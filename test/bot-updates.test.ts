@@ -1,20 +1,12 @@
 // Updates in: webhook mode (secret token, update_id dedupe, fast answers) and long
 // polling held by one leader across processes (no 409, takeover when the leader dies).
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after as afterAll, before, describe, test } from 'node:test';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';
 import { spawnCli, type Proc } from './support/procs.ts';
-import { TOKEN, after, botEnv, startBotApp } from './support/bot.ts';
-
-export const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
-  });
-});
+import { TOKEN, after, botEnv, freePort, startBotApp } from './support/bot.ts';
 
 describe('webhook mode', () => {
   let db: TestDb;

@@ -1,6 +1,7 @@
 // Helpers for bot tests: the app in-process against the fake Telegram, and a user
 // walking through the order conversation.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startApp, type RunningApp } from '../../src/main.ts';
@@ -45,3 +46,10 @@ export async function fillOrder(user: FakeUser, photo: Buffer, o: { title?: stri
   const summary = await after(user, () => user.pressButton(tpl.message_id, `tpl:${o.template ?? 'bold'}`), (m) => buttons(m).some((b) => b.startsWith('ok:')));
   return { summary, confirmData: buttons(summary).find((b) => b.startsWith('ok:'))! };
 }
+
+export const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const port = (s.address() as { port: number }).port;
+    s.close(() => resolve(port));
+  });
+});

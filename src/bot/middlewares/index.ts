@@ -1,6 +1,6 @@
 // Middlewares: private chats only, deps on the context, Postgres-backed sessions
 // (grammY's session plugin with our storage adapter), language.
-import { session, type MiddlewareFn, type StorageAdapter } from 'grammy';
+import type { MiddlewareFn, StorageAdapter } from 'grammy';
 import type { OrderStore } from '../../db/orders.ts';
 import type { BotContext, BotDeps, SessionData } from '../context.ts';
 import { initialSession } from '../context.ts';
@@ -23,11 +23,32 @@ export const withDeps = (deps: BotDeps): MiddlewareFn<BotContext> => (ctx, next)
   return next();
 };
 
-export const sessions = (orders: OrderStore) => session<SessionData, BotContext>({
-  initial: initialSession,
-  getSessionKey: (ctx) => ctx.from?.id.toString(),
-  storage: postgresSessionStorage(orders),
-});
+/**
+ * Sessions in Postgres, written BEFORE the bot's first outgoing call that follows a
+ * change (and at the end). grammY's session plugin writes only after the handler, i.e.
+ * after the reply: the user could answer that reply so fast that the next update,
+ * landing on another instance, reads the old step. Here the state is committed before
+ * the user can see the question that leads to the next update.
+ */
+export const sessions = (orders: OrderStore): MiddlewareFn<BotContext> => async (ctx, next) => {
+  const userId = ctx.from?.id;
+  if (userId === undefined) return next();
+  const stored = (await orders.sessionGet(userId)) as SessionData | null;
+  let saved = stored ? JSON.stringify(stored) : '';
+  (ctx as { session: SessionData }).session = stored ?? initialSession();
+  const flush = async () => {
+    const now = JSON.stringify(ctx.session);
+    if (now === saved) return;
+    await orders.sessionPut(userId, ctx.session);
+    saved = now;
+  };
+  ctx.api.config.use(async (prev, method, payload, signal) => {
+    await flush();
+    return prev(method, payload, signal);
+  });
+  await next();
+  await flush();
+};
 
 export const i18n: MiddlewareFn<BotContext> = (ctx, next) => {
   const chosen = ctx.session.lang;
