@@ -1,0 +1,236 @@
+// Operations (issue 7): /metrics scraped and parsed, deploy/alerts.yml against the
+// metrics the app exports, the dashboard's JSON and its admin retry, Sentry envelopes.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startApp, type RunningApp } from '../src/main.ts';
+import { registry } from '../src/metrics.ts';
+import { createTestDb, type TestDb } from './support/db.ts';
+import { spawnCli } from './support/procs.ts';
+
+const log = createLogger({ level: 'silent' });
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Family { name: string; type: string; help: string; samples: Sample[] }
+
+/** A small parser for Prometheus text format 0.0.4: every line must be well-formed. */
+export function parsePrometheus(text: string): Map<string, Family> {
+  const families = new Map<string, Family>();
+  const family = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { name, type: 'untyped', help: '', samples: [] }));
+    return f;
+  };
+  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+  const sampleRe = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (-?(?:[0-9.e+-]+|NaN|\\+Inf|-Inf))(?: -?\\d+)?$`);
+  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/gy;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) { family(m[1]).help = m[2]; continue; }
+    if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) { family(m[1]).type = m[2]; continue; }
+    m = sampleRe.exec(line);
+    assert.ok(m, `malformed exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    if (m[2]) {
+      labelRe.lastIndex = 0;
+      let l: RegExpExecArray | null;
+      let consumed = 0;
+      while ((l = labelRe.exec(m[2]))) { labels[l[1]] = l[2]; consumed = labelRe.lastIndex; }
+      assert.equal(consumed, m[2].length, `malformed labels: ${line}`);
+    }
+    const base = [...families.keys()].find((f) => m![1] === f || (/_(bucket|sum|count)$/.test(m![1]) && m![1].replace(/_(bucket|sum|count)$/, '') === f));
+    assert.ok(base, `sample ${m[1]} without a # TYPE line`);
+    families.get(base)!.samples.push({ name: m[1], labels, value: Number(m[3].replace('+Inf', 'Infinity')) });
+  }
+  return families;
+}
+
+const value = (fams: Map<string, Family>, name: string, labels: Record<string, string> = {}) =>
+  (fams.get(name) ?? fams.get(name.replace(/_(bucket|sum|count)$/, '')))?.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
+
+describe('GET /metrics, /api/ops and the retry endpoint', () => {
+  let db: TestDb;
+  let app: RunningApp;
+  let base: string;
+
+  before(async () => {
+    db = await createTestDb();
+    const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'ops-test', ADMIN_TOKEN, POLL_INTERVAL_MS: '100' });
+    app = await startApp(config, log, { bot: false });
+    base = `http://127.0.0.1:${app.port}`;
+  });
+  after(async () => {
+    await app.stop();
+    await db.drop();
+  });
+
+  test('scrapes and parses: seed 002 job metrics by kind, queue depth, DB status, Node defaults', async () => {
+    await app.store.enqueue([
+      { kind: 'noop', payload: { ms: 1 } }, { kind: 'noop', payload: { ms: 1 } },
+      { kind: 'noop', payload: { ms: 'not a number', secret: 'payload-marker' } }, // permanent: dead at once
+    ]);
+    for (let i = 0; i < 50; i++) {
+      const s = await app.store.stats();
+      if (s.dead === 1 && s.queued === 0 && s.running === 0) break;
+      await sleep(100);
+    }
+    await sleep(1100); // past the stats cache
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const fams = parsePrometheus(text);
+    assert.equal(fams.get('worker_jobs_total')?.type, 'counter');
+    assert.equal(value(fams, 'worker_jobs_total', { kind: 'noop' }), 3);
+    assert.equal(value(fams, 'worker_jobs_completed_total', { kind: 'noop' }), 2);
+    assert.equal(value(fams, 'worker_jobs_failed_total', { kind: 'noop', outcome: 'dead' }), 1);
+    assert.equal(fams.get('worker_jobs_processing')?.type, 'gauge');
+    assert.equal(value(fams, 'worker_jobs_processing'), 0);
+    assert.equal(fams.get('worker_job_duration_seconds')?.type, 'histogram');
+    assert.equal(value(fams, 'worker_job_duration_seconds_count', { kind: 'noop', status: 'succeeded' }), 2);
+    assert.equal(value(fams, 'worker_job_duration_seconds_bucket', { kind: 'noop', status: 'succeeded', le: '+Inf' }), 2);
+    assert.equal(value(fams, 'queue_jobs', { status: 'dead' }), 1);
+    assert.equal(value(fams, 'queue_jobs', { status: 'queued' }), 0);
+    assert.equal(value(fams, 'queue_live_workers'), 1);
+    assert.equal(value(fams, 'worker_db_connection_status'), 1);
+    assert.equal(value(fams, 'worker_db_reconnect_attempts_total'), 0);
+    for (const name of ['worker_lease_takeovers_total', 'telegram_api_errors_total', 'ai_provider_calls_total',
+      'ai_rate_limit_waits_total', 'process_cpu_user_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds'])
+      assert.ok(fams.has(name), `exports ${name}`);
+    assert.doesNotMatch(text, /payload-marker/);
+  });
+
+  test('/api/ops: an hour of per-minute history, dead and retrying jobs without payloads', async () => {
+    await db.sql`insert into public.jobs (kind, payload, status, attempts, last_error, run_at)
+                 values ('noop', '{"secret":"payload-marker"}', 'queued', 1, 'boom: retry me', now() + interval '1 hour')`;
+    const res = await fetch(`${base}/api/ops`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const body = JSON.parse(text);
+    assert.equal(body.admin, true);
+    assert.equal(body.history.length, 60);
+    assert.ok(body.history.every((p: { succeeded: number; failed: number }) => Number.isInteger(p.succeeded) && Number.isInteger(p.failed)));
+    assert.equal(body.history.reduce((a: number, p: { succeeded: number }) => a + p.succeeded, 0), 2);
+    assert.equal(body.history.reduce((a: number, p: { failed: number }) => a + p.failed, 0), 1);
+    assert.equal(body.dead.length, 1);
+    assert.match(body.dead[0].lastError, /invalid payload for noop/);
+    assert.equal(body.failed[0].lastError, 'boom: retry me');
+    assert.doesNotMatch(text, /payload-marker|"payload"/);
+  });
+
+  test('retry: read-only without the token, 401 on a wrong one, queued again with it', async () => {
+    const [dead] = await app.store.listJobs({ status: 'dead' });
+    const retry = (auth?: string) => fetch(`${base}/api/jobs/${dead.id}/retry`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
+    assert.equal((await retry()).status, 401);
+    assert.equal((await retry('Bearer wrong-token-wrong-token')).status, 401);
+    const ok = await retry(`Bearer ${ADMIN_TOKEN}`);
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).job.status, 'queued');
+    assert.equal((await retry(`Bearer ${ADMIN_TOKEN}`)).status, 404, 'no longer dead');
+  });
+
+  test('the dashboard page and its script are served with a strict CSP', async () => {
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.match(await page.text(), /<script src="\/dashboard.js">/);
+    const js = await fetch(`${base}/dashboard.js`);
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+  });
+});
+
+test('without ADMIN_TOKEN the dashboard is read-only', async () => {
+  const db = await createTestDb();
+  const app = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'ro' }), log, { bot: false, worker: false });
+  try {
+    const base = `http://127.0.0.1:${app.port}`;
+    assert.equal((await (await fetch(`${base}/api/ops`)).json()).admin, false);
+    const r = await fetch(`${base}/api/jobs/1/retry`, { method: 'POST', headers: { authorization: 'Bearer anything-at-all-here' } });
+    assert.equal(r.status, 403);
+  } finally {
+    await app.stop();
+    await db.drop();
+  }
+});
+
+test('deploy/alerts.yml: seed 002 alerts, every expression names only metrics the app exports', async () => {
+  const rules = parse(readFileSync(new URL('../deploy/alerts.yml', import.meta.url), 'utf8'));
+  const all = rules.groups.flatMap((g: { rules: unknown[] }) => g.rules) as { alert: string; expr: string; labels: { severity: string }; annotations: { summary: string } }[];
+  const names = all.map((r) => r.alert);
+  for (const a of ['QueueBacklogGrowing', 'HighJobFailureRate', 'NoLiveWorkers', 'JobsStuck', 'SlowJobs', 'DeadJobsAppearing', 'RateLimitExhausted'])
+    assert.ok(names.includes(a), `has ${a}`);
+
+  const exported = new Set<string>();
+  for (const m of await registry.getMetricsAsJSON()) {
+    exported.add(m.name);
+    if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
+  }
+  // Series Prometheus itself attaches to every scrape target.
+  const synthetic = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
+  const KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'Inf', 'NaN']);
+  for (const r of all) {
+    assert.ok(r.expr && r.labels?.severity && r.annotations?.summary, `${r.alert} has expr, severity and summary`);
+    const stripped = r.expr
+      .replace(/"(?:[^"\\]|\\.)*"/g, '""')                                   // strings
+      .replace(/\{[^}]*\}/g, '')                                             // label matchers
+      .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '') // grouping label lists
+      .replace(/\[[^\]]*\]/g, '');                                           // range selectors
+    const idents = [...stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*(?=\s*(\()?)/g)]
+      .filter((m) => !m[1] && !KEYWORDS.has(m[0]))                           // not a function call or keyword
+      .map((m) => m[0]);
+    assert.ok(idents.length > 0, `${r.alert} names a metric`);
+    for (const id of idents) assert.ok(exported.has(id) || synthetic.has(id), `${r.alert}: ${id} is not exported by the app`);
+  }
+});
+
+describe('Sentry', () => {
+  let db: TestDb;
+  before(async () => { db = await createTestDb(); });
+  after(async () => { await db.drop(); });
+
+  test('a job going dead sends an envelope tagged with instance, kind and id; no payload or token; flushed on shutdown', async () => {
+    const envelopes: { url: string; body: string }[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => { envelopes.push({ url: req.url ?? '', body: Buffer.concat(chunks).toString() }); res.writeHead(200).end('{}'); });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const token = '123456789:AAE-secret-bot-token-abcdefghijklmnopqrs';
+    const app = spawnCli(['start', '--no-bot'], {
+      DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'sentry-test', POLL_INTERVAL_MS: '100',
+      SENTRY_DSN: `http://0123456789abcdef@127.0.0.1:${port}/42`, TELEGRAM_BOT_TOKEN: token, LOG_LEVEL: 'info',
+    });
+    try {
+      await app.waitForJson((o: { msg?: string }) => o.msg === 'worker pool started');
+      const [job] = await db.sql`insert into public.jobs (kind, payload) values ('noop', ${db.sql.json({ ms: 'bad', note: 'payload-marker', token })}) returning id::text`;
+      await app.waitForJson((o: { msg?: string; job?: string }) => o.msg === 'job failed' && o.job === job.id);
+      app.child.kill('SIGTERM');
+      assert.equal((await app.exited).code, 0);
+      for (let i = 0; i < 20 && envelopes.length === 0; i++) await sleep(100);
+      const sent = envelopes.find((e) => e.body.includes('JobDead'));
+      assert.ok(sent, `an envelope arrived (got ${envelopes.length})`);
+      assert.match(sent.url, /^\/api\/42\/envelope\//);
+      const [header, , event] = sent.body.split('\n').map((l) => (l ? JSON.parse(l) : null));
+      assert.ok(header.event_id, "envelope header names the event");
+      assert.equal(event.tags.instance, 'sentry-test');
+      assert.equal(event.tags.job_kind, 'noop');
+      assert.equal(event.tags.job_id, job.id);
+      assert.match(event.exception.values[0].value, new RegExp(`job noop ${job.id} is dead`));
+      assert.doesNotMatch(sent.body, /payload-marker|AAE-secret-bot-token/);
+      assert.equal(event.request, undefined);
+    } finally {
+      if (app.child.exitCode === null) app.child.kill('SIGKILL');
+      server.close();
+    }
+  });
+});
