@@ -1,0 +1,86 @@
+// The OrderStore over both transports (direct postgres.js and supabase-js through the
+// PostgREST-compatible shim): the same SQL functions, the same answers.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { postgresOrderStore } from '../src/db/orders-postgres.ts';
+import { supabaseOrderStore } from '../src/db/orders-supabase.ts';
+import type { OrderStore } from '../src/db/orders.ts';
+import { createTestDb, type TestDb } from './support/db.ts';
+
+const adapters: { name: string; open(db: TestDb): Promise<{ orders: OrderStore; close(): Promise<void> }> }[] = [
+  { name: 'direct', async open(db) { return { orders: postgresOrderStore(db.sql), close: async () => {} }; } },
+  {
+    name: 'rpc',
+    async open(db) {
+      const { startPostgrest } = await import('./support/postgrest.ts');
+      const rest = await startPostgrest({ databaseUrl: db.url });
+      return { orders: supabaseOrderStore({ url: rest.url, serviceRoleKey: rest.serviceRoleKey }), close: () => rest.close() };
+    },
+  },
+];
+
+for (const adapter of adapters) {
+  describe(`OrderStore: ${adapter.name}`, () => {
+    let db: TestDb;
+    let orders: OrderStore;
+    let close: () => Promise<void>;
+    before(async () => { db = await createTestDb(); ({ orders, close } = await adapter.open(db)); });
+    after(async () => { await close(); await db.drop(); });
+
+    test('confirm is idempotent by key, enqueues one render job, and counts limits', async () => {
+      const base = { userId: 11, chatId: 11, lang: 'ru' as const, photoFileId: 'F', title: 'Т', features: ['а', 'б'], price: '100', template: 'clean', maxOpen: 2, dailyQuota: 3 };
+      const a = await orders.confirm({ ...base, key: 'k1' });
+      const b = await orders.confirm({ ...base, key: 'k1' });
+      assert.equal(a.result, 'created');
+      assert.equal(b.result, 'exists');
+      assert.ok(a.result === 'created' && b.result === 'exists' && a.order.id === b.order.id);
+      assert.deepEqual(a.result === 'created' && a.order.features, ['а', 'б']);
+      assert.equal(a.result === 'created' && a.queue?.position, 1);
+      assert.equal((await orders.confirm({ ...base, key: 'k2' })).result, 'created');
+      assert.equal((await orders.confirm({ ...base, key: 'k3' })).result, 'limit_open');
+      assert.equal((await orders.confirm({ ...base, key: 'stale', photoFileId: null, title: null })).result, 'missing');
+      const [{ n }] = await db.sql`select count(*)::int as n from public.jobs where kind = 'render-card'`;
+      assert.equal(n, 2);
+      const open = await orders.list(11, 'open');
+      assert.deepEqual(open.map((o) => o.queue?.position).sort(), [1, 2]);
+    });
+
+    test('rendered stores the card once and enqueues one delivery; card bytes round-trip', async () => {
+      const r = await orders.confirm({ key: 'r1', userId: 12, chatId: 12, lang: 'en', photoFileId: 'F', title: 'T', features: [], template: 'bold', maxOpen: 5, dailyQuota: 5 });
+      assert.equal(r.result, 'created');
+      const id = r.result === 'created' ? r.order.id : 0;
+      const jpeg = Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3, 0, 255]);
+      const first = await orders.rendered(id, { jpeg, width: 900, height: 1200 }, 42);
+      const again = await orders.rendered(id, null, null);
+      assert.equal(first!.status, 'rendered');
+      assert.equal(again!.deliver_job_id, first!.deliver_job_id);
+      assert.deepEqual(await orders.card(id), jpeg);
+      await orders.deliveryBegin(id, 'photo', 1, 'w');
+      const done = await orders.deliveryDone(id, 'photo', 77, 'PHOTO', new Date());
+      assert.equal(done!.photo_message_id, 77);
+      await orders.deliveryBegin(id, 'document', 1, 'w');
+      assert.equal((await orders.deliveryDone(id, 'document', 78, 'DOC', new Date()))!.status, 'sent');
+      assert.equal((await orders.list(12, 'history'))[0].document_file_id, 'DOC');
+    });
+
+    test('sessions, update dedupe, leader lease, rate limiter', async () => {
+      assert.equal(await orders.sessionGet(5), null);
+      await orders.sessionPut(5, { step: 'title', draft: { photoFileId: 'x' } });
+      assert.deepEqual(await orders.sessionGet(5), { step: 'title', draft: { photoFileId: 'x' } });
+      assert.equal(await orders.claimUpdate(100), true);
+      assert.equal(await orders.claimUpdate(100), false);
+      await orders.releaseUpdate(100);
+      assert.equal(await orders.claimUpdate(100), true);
+      assert.equal(await orders.leaderTry('poll', 'a', 5), true);
+      assert.equal(await orders.leaderTry('poll', 'b', 5), false);
+      await orders.leaderRelease('poll', 'a');
+      assert.equal(await orders.leaderTry('poll', 'b', 5), true);
+      await orders.rateSet('test', 60, 3);
+      const takes = [];
+      for (let i = 0; i < 4; i++) takes.push(await orders.rateTake('test'));
+      assert.deepEqual(takes.map((t) => t.ok), [true, true, true, false]);
+      assert.ok(takes[3].retry_in_ms! > 0 && takes[3].retry_in_ms! <= 60_000);
+      assert.equal((await orders.rateTake('ai')).ok, true, 'seeded AI limits (100/min, 5000/h, 100000/day)');
+    });
+  });
+}
