@@ -19,7 +19,7 @@ const svgEl = (tag, attrs, text) => {
   if (text != null) e.textContent = text;
   return e;
 };
-const fmtAge = (s) => (s < 60 ? `${Math.round(s)} s` : s < 3600 ? `${Math.floor(s / 60)} m ${Math.round(s % 60)} s` : `${(s / 3600).toFixed(1)} h`);
+const fmtAge = (s) => (s < 60 ? `${Math.round(s)} s` : s < 600 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 const ago = (iso) => (iso ? `${fmtAge(Math.max(0, (Date.now() - Date.parse(iso)) / 1000))} ago` : '–');
 const inT = (iso) => { const s = (Date.parse(iso) - Date.now()) / 1000; return s <= 0 ? 'now' : `in ${fmtAge(s)}`; };
 
@@ -46,7 +46,7 @@ function renderQueue(q) {
   const values = {
     queued: q.queued, processing: q.processing, scheduled: q.scheduled, dead: q.dead, workers: q.workers,
     oldestQueuedSeconds: fmtAge(q.oldestQueuedSeconds), succeeded24h: q.last24h.succeeded, failed24h: q.last24h.failed,
-    p95: q.last24h.p95Seconds == null ? '–' : `${q.last24h.p95Seconds < 1 ? Math.round(q.last24h.p95Seconds * 1000) + ' ms' : q.last24h.p95Seconds + ' s'}`,
+    p95: q.last24h.p95Seconds == null ? '–' : q.last24h.p95Seconds < 1 ? `${Math.round(q.last24h.p95Seconds * 1000)} ms` : `${Number(q.last24h.p95Seconds.toPrecision(2))} s`,
   };
   for (const node of document.querySelectorAll('[data-k]')) node.textContent = values[node.dataset.k];
   const rows = q.instances.map((i) => el('tr', { 'data-instance': i.id },
@@ -61,12 +61,15 @@ function renderChart(history) {
   const svg = $('chart');
   const W = 720, H = 220, L = 34, B = 22, T = 8;
   const max = Math.max(1, ...history.map((p) => p.succeeded + p.failed));
-  const nice = max <= 5 ? 5 : Math.ceil(max / 5) * 5;
+  // A round grid step (1, 2 or 5 × 10^n) giving about five lines.
+  const raw = max / 5, pow = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(1, [1, 2, 5, 10].map((k) => k * pow).find((k) => k >= raw));
+  const nice = step * Math.ceil(max / step), lines = Math.round(nice / step);
   const slot = (W - L - 4) / Math.max(1, history.length);
   const y = (v) => H - B - ((H - B - T) * v) / nice;
   const parts = [];
-  for (let i = 0; i <= 5; i++) {
-    const v = (nice / 5) * i;
+  for (let i = 0; i <= lines; i++) {
+    const v = step * i;
     parts.push(svgEl('line', { x1: L, x2: W, y1: y(v), y2: y(v), stroke: '#263040', 'stroke-width': 1 }));
     parts.push(svgEl('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end' }, Math.round(v)));
   }
