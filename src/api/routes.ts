@@ -1,0 +1,177 @@
+// The /api routes (mounted by main.ts): POST /cards, GET /cards/:id, GET /cards/:id/result,
+// GET /stats, GET /openapi.json. Every error is JSON {error: {code, message}}.
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { BadPhotoError, inspectPhoto } from '../cards/index.ts';
+import type { Logger } from '../log.ts';
+import { scrub } from '../log.ts';
+import type { ApiConfig } from './config.ts';
+import type { ApiDb, CardInputJson } from './db.ts';
+import { ApiError, errorBody, isDatabaseDown } from './errors.ts';
+import { fetchPhoto } from './fetch-photo.ts';
+import { hashKey } from './keys.ts';
+import { openApiDocument } from './openapi.ts';
+import { CardFields, CardId, CreateCardJson, describeIssues, StatsQuery } from './schemas.ts';
+import type { ResultStore } from './storage.ts';
+
+export interface ApiDeps {
+  db: ApiDb;
+  results: ResultStore;
+  config: ApiConfig;
+  log: Logger;
+}
+
+type Env = { Variables: { keyId: number } };
+
+const invalid = (message: string) => new ApiError(400, 'invalid_input', message);
+
+function origin(c: Context): string {
+  const u = new URL(c.req.url);
+  const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim();
+  return `${proto === 'https' || proto === 'http' ? proto : u.protocol.slice(0, -1)}://${c.req.header('host') ?? u.host}`;
+}
+
+async function checkPhoto(photo: Buffer, maxBytes: number) {
+  if (photo.length > maxBytes) throw new ApiError(413, 'photo_too_large', `photo: larger than ${Math.round(maxBytes / 1048576)} MB`);
+  try {
+    await inspectPhoto(photo);
+  } catch (err) {
+    if (!(err instanceof BadPhotoError)) throw err;
+    if (err.code === 'not_image' || err.code === 'empty') throw new ApiError(415, 'not_an_image', `photo: ${err.message}`);
+    if (err.code === 'too_large_bytes') throw new ApiError(413, 'photo_too_large', `photo: ${err.message}`);
+    throw new ApiError(400, `photo_${err.code}`, `photo: ${err.message}`);
+  }
+}
+
+export function apiRoutes(d: ApiDeps) {
+  const app = new Hono<Env>();
+  const maxPhoto = d.config.API_MAX_PHOTO_MB * 1024 * 1024;
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return c.json(errorBody(err.code, err.message), err.status);
+    }
+    if (isDatabaseDown(err)) {
+      c.header('Retry-After', '5');
+      return c.json(errorBody('unavailable', 'the database is unreachable; retry in a few seconds'), 503);
+    }
+    d.log.error({ err: scrub(err.message), path: c.req.path }, 'api handler failed');
+    return c.json(errorBody('internal', 'internal error'), 500);
+  });
+
+  app.get('/openapi.json', (c) => c.json(openApiDocument(origin(c))));
+
+  // Authentication and the per-key rate limit: one SQL call per request. Scoped to
+  // this module's paths: other modules mount their own routes under /api (/api/ops).
+  const auth = async (c: Context<Env>, next: () => Promise<void>) => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new ApiError(401, 'unauthorized', 'send an API key as `Authorization: Bearer <key>`', { 'WWW-Authenticate': 'Bearer' });
+    const found = await d.db.auth(hashKey(m[1]));
+    if (found.result === 'unknown') throw new ApiError(401, 'unauthorized', 'unknown API key', { 'WWW-Authenticate': 'Bearer' });
+    if (found.result === 'revoked') throw new ApiError(403, 'key_revoked', 'this API key has been revoked');
+    if (found.result === 'limited') {
+      throw new ApiError(429, 'rate_limited', `too many requests for this key; retry in ${found.retry_after} s`, { 'Retry-After': String(found.retry_after) });
+    }
+    c.set("keyId", found.key_id);
+    await next();
+  };
+  app.use('/cards', auth);
+  app.use('/cards/*', auth);
+  app.use('/stats', auth);
+
+  app.post('/cards', bodyLimit({
+    maxSize: maxPhoto + 256 * 1024,
+    onError: () => { throw new ApiError(413, 'request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`); },
+  }), async (c) => {
+    const idem = c.req.header('idempotency-key') ?? null;
+    if (idem !== null && (idem.length < 1 || idem.length > 200)) throw invalid('Idempotency-Key: must be 1 to 200 characters');
+    const type = (c.req.header('content-type') ?? '').toLowerCase();
+    let fields: CardInputJson;
+    let photo: Buffer;
+    if (type.startsWith('multipart/form-data')) {
+      let form: Record<string, string | File | (string | File)[]>;
+      try { form = await c.req.parseBody({ all: true }); } catch { throw invalid('body: malformed multipart/form-data'); }
+      const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+      const file = one(form.photo);
+      if (!(file instanceof File)) throw invalid('photo: required (a file field)');
+      const rawFeatures = form.features;
+      const features = rawFeatures === undefined ? [] : (Array.isArray(rawFeatures) ? rawFeatures : [rawFeatures])
+        .flatMap((f) => (typeof f === 'string' ? f.split(/\r?\n/) : [])).map((f) => f.trim()).filter(Boolean);
+      const parsed = CardFields.safeParse({
+        title: one(form.title), features, price: one(form.price) || null, template: one(form.template) || undefined,
+      });
+      if (!parsed.success) throw invalid(describeIssues(parsed.error));
+      fields = { ...parsed.data, price: parsed.data.price == null ? null : String(parsed.data.price) };
+      if (file.size > maxPhoto) throw new ApiError(413, 'photo_too_large', `photo: larger than ${d.config.API_MAX_PHOTO_MB} MB`);
+      photo = Buffer.from(await file.arrayBuffer());
+    } else if (type.startsWith('application/json')) {
+      let body: unknown;
+      try { body = await c.req.json(); } catch { throw invalid('body: not valid JSON'); }
+      const parsed = CreateCardJson.safeParse(body);
+      if (!parsed.success) throw invalid(describeIssues(parsed.error));
+      const { photoUrl, ...rest } = parsed.data;
+      fields = { ...rest, price: rest.price == null ? null : String(rest.price) };
+      photo = await fetchPhoto(photoUrl, {
+        maxBytes: maxPhoto, timeoutMs: d.config.API_FETCH_TIMEOUT_MS, allowPrivate: d.config.API_ALLOW_PRIVATE_URLS,
+      });
+    } else {
+      throw new ApiError(415, 'unsupported_media_type', 'send multipart/form-data (photo + fields) or application/json (photoUrl + fields)');
+    }
+    await checkPhoto(photo, maxPhoto);
+
+    const r = await d.db.create(c.get('keyId'), fields, photo, idem);
+    if (r.result === 'quota') {
+      throw new ApiError(429, 'quota_exceeded', `this key's daily quota of ${r.limit} cards is used up; it resets at 00:00 UTC`, { 'Retry-After': String(r.retry_after) });
+    }
+    if (r.result === 'exists') c.header('Idempotent-Replayed', 'true');
+    c.header('Location', `/api/cards/${r.id}`);
+    return c.json({ id: String(r.id), status: r.status, position: r.position, estimatedSeconds: r.estimated_seconds }, 202);
+  });
+
+  const cardId = (c: Context) => {
+    const id = c.req.param('id') ?? '';
+    if (!CardId.safeParse(id).success) throw new ApiError(404, 'not_found', `no card ${id}`);
+    return id;
+  };
+
+  app.get('/cards/:id', async (c) => {
+    const id = cardId(c);
+    const card = await d.db.get(c.get('keyId'), id);
+    if (!card) throw new ApiError(404, 'not_found', `no card ${id}`);
+    c.header('Cache-Control', 'no-store');
+    return c.json({
+      id: String(card.id), status: card.status, createdAt: card.created_at, startedAt: card.started_at,
+      completedAt: card.completed_at, attempts: card.attempts, error: card.error,
+      resultUrl: card.status === 'succeeded' ? `${origin(c)}/api/cards/${id}/result` : null,
+    });
+  });
+
+  app.get('/cards/:id/result', async (c) => {
+    const id = cardId(c);
+    const row = await d.db.result(c.get('keyId'), id);
+    if (!row) throw new ApiError(404, 'not_found', `no card ${id}`);
+    if (row.status !== 'succeeded') throw new ApiError(409, 'not_ready', `card ${id} is ${row.status}, not succeeded`);
+    const ref = await d.results.open(row);
+    if (!ref) throw new ApiError(404, 'not_found', `card ${id} has no stored result`);
+    if (ref.kind === 'redirect') return c.redirect(ref.url, 302);
+    return c.body(new Uint8Array(ref.jpeg), 200, {
+      'Content-Type': 'image/jpeg', 'Content-Length': String(ref.jpeg.length),
+      'Cache-Control': 'private, max-age=3600', 'Content-Disposition': `inline; filename="card-${id}.jpg"`,
+    });
+  });
+
+  app.get('/stats', async (c) => {
+    const q = StatsQuery.safeParse(c.req.query());
+    if (!q.success) throw invalid(describeIssues(q.error));
+    const rows = await d.db.stats(c.get('keyId'), q.data.days);
+    const num = (v: unknown) => (v == null ? null : Number(v));
+    return c.json({
+      days: q.data.days,
+      rows: rows.map((r) => ({ day: r.day, status: r.status, count: Number(r.count), avgSeconds: num(r.avg_seconds), p95Seconds: num(r.p95_seconds) })),
+    });
+  });
+
+  return app;
+}
