@@ -13,6 +13,7 @@ import { noopJob } from './worker/jobs/noop.ts';
 import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
 import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
+import { composeApi } from './api/index.ts';
 import { instrumentStore, jobMetricsHooks, registerQueueGauges } from './metrics.ts';
 import { initErrorTracking } from './errors.ts';
 import { mountOps } from './http/ops.ts';
@@ -44,7 +45,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   const measured = instrumentStore(store, config.instanceId);
 
   const telegram = composeTelegram(config, store, log, { bot: o.bot !== false });
-  const registry = new JobRegistry([noopJob, ...telegram.jobs]);
+  const api = composeApi(config, store, log); // issue 8: cards over HTTP on /api
+  const registry = new JobRegistry([noopJob, ...telegram.jobs, ...api.jobs]);
   const pool = o.worker === false ? undefined : new WorkerPool({
     store: measured, registry, log, workerId: config.instanceId,
     concurrency: config.JOB_CONCURRENCY, leaseSeconds: config.LEASE_SECONDS, pollIntervalMs: config.POLL_INTERVAL_MS,
@@ -64,6 +66,7 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
     },
   });
   telegram.mount(app, () => shuttingDown);
+  app.route('/api', api.routes);
   mountOps(app, { store: measured, log, adminToken: config.ADMIN_TOKEN });
   const server = await listen(app, o.port ?? config.PORT);
   log.info({ port: server.port, dashboard: config.ADMIN_TOKEN ? 'retry enabled (ADMIN_TOKEN)' : 'read-only (no ADMIN_TOKEN)' },
@@ -86,6 +89,7 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
     log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
     shuttingDown = true; // /queue and /healthz answer 503 from now on
     clearInterval(pruneTimer);
+    api.stop();
     await telegram.stop().catch((err) => log.warn({ err: scrub(String(err?.message ?? err)) }, 'stopping the bot failed'));
     if (pool) await pool.stop(config.SHUTDOWN_GRACE_MS);
     await server.close();
