@@ -1,4 +1,4 @@
-// `npx neurocards <command>`: migrate | start | enqueue | stats | retry | requeue | cancel | prune
+// `npx neurocards <command>`: migrate | start | enqueue | stats | jobs | retry | requeue | cancel | prune
 import { parseArgs } from 'node:util';
 import 'dotenv/config';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -7,10 +7,13 @@ import { migrate } from './db/migrate.ts';
 import { SchemaBehindError } from './db/migrate.ts';
 import { PostgresStore } from './db/postgres.ts';
 import { startEmbedded } from './db/embedded.ts';
-import type { QueueStats } from './db/store.ts';
+import type { JobListStatus, QueueStats } from './db/store.ts';
+import { jobSummary } from './http/ops.ts';
+import { isConnectionError } from './metrics.ts';
 import { createLogger, scrub, type Logger } from './log.ts';
 import { startApp } from './main.ts';
 import { queueView } from './http/app.ts';
+import { APIKEY_USAGE, runApikey } from './api/cli.ts';
 
 const USAGE = `Usage: neurocards <command> [options]
 
@@ -19,10 +22,14 @@ Commands:
   migrate                           apply pending supabase/migrations (needs DATABASE_URL or the embedded DB)
   enqueue noop --count N [--ms M]   add N diagnostic jobs that sleep M ms
   stats [--json]                    queue figures, as /queue shows them
+  jobs --status S [--kind K] [--limit N] [--json]
+                                    newest jobs in state S (dead, failed = retrying, queued,
+                                    running, succeeded, canceled) with their errors
   retry <job-id>                    put a dead or canceled job back in the queue
   requeue --dead [--kind K]         put all dead jobs (of kind K) back in the queue
   cancel <job-id>                   cancel a queued or running job
   prune                             delete finished jobs past retention now
+${APIKEY_USAGE}
 
 Configuration comes from the environment and .env; see .env.example.`;
 
@@ -45,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
       ms: { type: 'string', default: '0' },
       dead: { type: 'boolean', default: false },
       kind: { type: 'string' },
+      name: { type: 'string' }, rate: { type: 'string' }, quota: { type: 'string' }, // apikey create
+      status: { type: 'string' },
+      limit: { type: 'string', default: '20' },
     },
   });
   const config = loadConfig();
@@ -70,20 +80,29 @@ async function main(argv: string[]): Promise<number> {
         if (kind !== 'noop') throw new UsageError('only `enqueue noop` is available from the CLI');
         const count = positiveInt(values.count, '--count');
         const ms = positiveInt(values.ms, '--ms', true);
-        let done = 0;
+        const bar = count > 1000 ? new Progress('enqueue', count) : null;
         for (let i = 0; i < count; i += 1000) {
           const n = Math.min(1000, count - i);
           await store.enqueue(Array.from({ length: n }, () => ({ kind: 'noop', payload: { ms } })));
-          done += n;
-          if (count > 1000 && process.stderr.isTTY) process.stderr.write(`\renqueued ${done}/${count}`);
+          bar?.add(n);
         }
-        if (count > 1000 && process.stderr.isTTY) process.stderr.write('\n');
+        bar?.done();
         console.log(`enqueued ${count} noop job${count === 1 ? '' : 's'} (${ms} ms each)`);
         return 0;
       }
       case 'stats': {
         const s = await store.stats();
         console.log(values.json ? JSON.stringify(queueView(s)) : formatStats(s));
+        return 0;
+      }
+      case 'jobs': {
+        const status = values.status as JobListStatus | undefined;
+        if (!status || !JOB_STATES.includes(status))
+          throw new UsageError(`jobs needs --status, one of ${JOB_STATES.join(', ')}${status ? ` (got "${status}")` : ''}`);
+        const limit = positiveInt(values.limit, '--limit');
+        if (limit > 1000) throw new UsageError(`--limit must be at most 1000, got ${limit}`);
+        const jobs = await store.listJobs({ status, kind: values.kind, limit });
+        console.log(values.json ? JSON.stringify(jobs.map(jobSummary)) : formatJobs(jobs.map(jobSummary), status));
         return 0;
       }
       case 'retry': {
@@ -104,9 +123,13 @@ async function main(argv: string[]): Promise<number> {
         console.log(`job ${job.id} canceled`);
         return 0;
       }
+      case 'apikey':
+        return await runApikey(config, store, positionals, values);
       case 'prune': {
         let total = 0;
-        for (let n = -1; n !== 0; total += n) n = await store.prune();
+        const bar = new Progress('prune', null);
+        for (let n = -1; n !== 0; total += n) { n = await store.prune(); bar.add(n); }
+        bar.done();
         console.log(`deleted ${total} finished job${total === 1 ? '' : 's'} past retention`);
         return 0;
       }
@@ -150,6 +173,55 @@ async function runMigrate(config: Config, log: Logger): Promise<number> {
   }
 }
 
+const JOB_STATES: JobListStatus[] = ['dead', 'failed', 'queued', 'running', 'succeeded', 'canceled'];
+
+/**
+ * Progress on stderr for long operations: a redrawn bar on a terminal, a line every
+ * ~10% (or every batch when the total is unknown) otherwise, so logs and CI show it too.
+ */
+export class Progress {
+  private n = 0;
+  private lastPct = -1;
+  private readonly started = Date.now();
+  private readonly tty = Boolean(process.stderr.isTTY);
+  constructor(private readonly label: string, private readonly total: number | null) {}
+
+  add(k: number) {
+    this.n += k;
+    const rate = Math.round(this.n / Math.max(0.001, (Date.now() - this.started) / 1000));
+    if (this.total) {
+      const pct = Math.min(100, Math.floor((100 * this.n) / this.total));
+      const width = 30, filled = Math.round((width * pct) / 100);
+      const text = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${this.n}/${this.total} (${rate}/s)`;
+      if (this.tty) process.stderr.write(`\r${text}`);
+      else if (pct >= this.lastPct + 10 || this.n >= this.total) { process.stderr.write(`${text}\n`); this.lastPct = pct; }
+    } else if (k > 0) {
+      const text = `${this.label}: ${this.n} so far (${rate}/s)`;
+      process.stderr.write(this.tty ? `\r${text}` : `${text}\n`);
+    }
+  }
+
+  done() {
+    if (this.tty && this.n > 0) process.stderr.write('\n');
+  }
+}
+
+export function formatJobs(jobs: ReturnType<typeof jobSummary>[], status: string): string {
+  if (jobs.length === 0) return `no ${status} jobs`;
+  const when = (j: ReturnType<typeof jobSummary>) => (j.finishedAt ?? j.runAt).replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const width = Math.max(60, process.stdout.columns ?? 120);
+  const head = ['id', 'kind', 'status', 'attempts', status === 'failed' || status === 'queued' ? 'next run' : 'when'];
+  const rows = jobs.map((j) => [j.id, j.kind, j.status, `${j.attempts}/${j.maxAttempts}`, when(j)]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[], err: string) => {
+    const left = cells.map((c, i) => c.padEnd(w[i])).join('  ');
+    const room = Math.max(20, width - left.length - 2);
+    const e = err.replace(/\s+/g, ' ');
+    return `${left}  ${e.length > room ? e.slice(0, room - 1) + '…' : e}`.trimEnd();
+  };
+  return [line(head, 'error'), ...rows.map((r, i) => line(r, jobs[i].lastError ?? ''))].join('\n');
+}
+
 function positiveInt(v: string | undefined, name: string, zeroOk = false): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < (zeroOk ? 0 : 1)) throw new UsageError(`${name} must be a whole number${zeroOk ? '' : ' above 0'}, got "${v}"`);
@@ -185,11 +257,15 @@ process.on('unhandledRejection', (reason) => {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    if ((err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) err = new UsageError(err.message);
     if (err instanceof ConfigError || err instanceof SchemaBehindError || err instanceof UsageError) {
       console.error(err instanceof UsageError ? `${err.message}\n\n${USAGE}` : err.message);
       process.exit(err instanceof UsageError ? 2 : 1);
     }
-    console.error(`neurocards: ${scrub(String(err?.message ?? err))}`);
+    const message = scrub(String(err?.message ?? err));
+    console.error(isConnectionError(err)
+      ? `neurocards: cannot reach the database (${message}); check DATABASE_URL / SUPABASE_URL and that the database is up`
+      : `neurocards: ${message}`);
     process.exit(1);
   },
 );

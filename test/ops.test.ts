@@ -171,7 +171,7 @@ test('deploy/alerts.yml: seed 002 alerts, every expression names only metrics th
   const exported = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {
     exported.add(m.name);
-    if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
+    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
   }
   // Series Prometheus itself attaches to every scrape target.
   const synthetic = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
@@ -232,5 +232,75 @@ describe('Sentry', () => {
       if (app.child.exitCode === null) app.child.kill('SIGKILL');
       server.close();
     }
+  });
+});
+
+describe('CLI: jobs, progress, errors and exit codes', () => {
+  let db: TestDb;
+  before(async () => { db = await createTestDb(); });
+  after(async () => { await db.drop(); });
+
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const p = spawnCli(args, { DATABASE_URL: db.url, ...env });
+    const { code } = await p.exited;
+    return { code, out: p.lines.join('\n') };
+  };
+
+  test('jobs --status dead: a readable table, --kind, --limit, --json without payloads', async () => {
+    await db.sql`
+      insert into public.jobs (kind, payload, status, attempts, max_attempts, last_error, finished_at)
+      select k, '{"secret":"payload-marker"}', 'dead', 5, 5, 'boom ' || k || ' #' || i, now() - make_interval(mins => i)
+        from generate_series(1, 3) i, unnest(array['render-card', 'deliver-card']) k`;
+    let r = await run(['jobs', '--status', 'dead']);
+    assert.equal(r.code, 0, r.out);
+    const lines = r.out.split('\n');
+    assert.match(lines[0], /^id\s+kind\s+status\s+attempts\s+when\s+error$/);
+    assert.equal(lines.length, 7);
+    assert.match(lines[1], /^\d+\s+(render|deliver)-card\s+dead\s+5\/5\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+boom \S+ #1$/);
+    r = await run(['jobs', '--status', 'dead', '--kind', 'render-card', '--limit', '2', '--json']);
+    assert.equal(r.code, 0, r.out);
+    const jobs = JSON.parse(r.out);
+    assert.equal(jobs.length, 2);
+    assert.deepEqual(jobs.map((j: { kind: string }) => j.kind), ['render-card', 'render-card']);
+    assert.deepEqual(jobs.map((j: { lastError: string }) => j.lastError), ['boom render-card #1', 'boom render-card #2']);
+    assert.doesNotMatch(r.out, /payload-marker/);
+    r = await run(['jobs', '--status', 'canceled']);
+    assert.equal(r.out, 'no canceled jobs');
+  });
+
+  test('usage errors exit 2 with the reason; an unreachable database exits 1 saying so', async () => {
+    let r = await run(['jobs']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /jobs needs --status, one of dead, failed/);
+    r = await run(['jobs', '--status', 'zombie']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /got "zombie"/);
+    r = await run(['jobs', '--status', 'dead', '--limit', 'lots']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /--limit must be a whole number above 0, got "lots"/);
+    r = await run(['stats', '--verbose']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /Unknown option '--verbose'/);
+    r = await run(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.out, /unknown command "frobnicate"/);
+    r = await run(['stats'], { DATABASE_URL: 'postgres://nobody:hunter2-secret@127.0.0.1:1/none' });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /cannot reach the database/);
+    assert.doesNotMatch(r.out, /hunter2-secret/);
+  });
+
+  test('enqueue of many and prune show progress', async () => {
+    let r = await run(['enqueue', 'noop', '--count', '2500']);
+    assert.equal(r.code, 0, r.out);
+    const bars = r.out.split('\n').filter((l) => l.startsWith('enqueue ['));
+    assert.deepEqual(bars.map((l) => /(\d+)\/2500/.exec(l)?.[1]), ['1000', '2000', '2500']);
+    assert.match(bars.at(-1)!, /\[#{30}\] 100% 2500\/2500/);
+    assert.match(r.out, /enqueued 2500 noop jobs/);
+    await db.sql`update public.jobs set status = 'succeeded', finished_at = now() - interval '2 days' where status = 'queued'`;
+    r = await run(['prune']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /prune: 2500 so far/);
+    assert.match(r.out, /deleted 2500 finished jobs past retention/);
   });
 });
