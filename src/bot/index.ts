@@ -13,7 +13,7 @@ import { order } from './features/order.ts';
 import { start } from './features/start.ts';
 import { status } from './features/status.ts';
 import { messages, type Lang } from './i18n/index.ts';
-import { i18n, privateOnly, sessions, withDeps } from './middlewares/index.ts';
+import { i18n, ownCallbacksOnly, privateOnly, sessions, withDeps } from './middlewares/index.ts';
 import { previewStrip } from './previews.ts';
 
 export type { BotDeps } from './context.ts';
@@ -27,12 +27,14 @@ export function createBot(deps: BotDeps): NeurocardsBot {
   // The bot answers people: short 429s and 5xx are retried in-process.
   configureApi(bot.api, { throttle: deps.throttle, maxInlineRetrySeconds: 30, retryServerErrors: true, maxRetryAttempts: 5 });
 
-  bot.use(privateOnly, withDeps(deps), sessions(deps.orders), i18n);
+  bot.use(privateOnly, withDeps(deps), sessions(deps.orders), i18n, ownCallbacksOnly);
   bot.use(start, help, lang, status, cancel, history, admin, order, media);
 
   bot.catch(async (err: BotError<BotContext>) => {
     deps.log.error({ err: err.error instanceof Error ? err.error.message : String(err.error), update: err.ctx.update.update_id }, 'bot handler failed');
-    await err.ctx.reply(err.ctx.t?.error ?? messages('ru').error).catch(() => {});
+    const text = err.ctx.t?.error ?? messages('ru').error;
+    if (err.ctx.callbackQuery) await err.ctx.answerCallbackQuery({ text }).catch(() => {});
+    if (err.ctx.chat) await err.ctx.reply(text).catch(() => {});
   });
   return bot;
 }

@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Update } from 'grammy/types';
 import type { OrderStore } from '../db/orders.ts';
 import type { Logger } from '../log.ts';
@@ -31,7 +32,14 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
   const app = new Hono();
   const inFlight = new Set<Promise<unknown>>();
 
-  app.post('/', async (c) => {
+  // Telegram's updates are a few KB; anything near a megabyte is not from Telegram.
+  const limit = bodyLimit({
+    maxSize: 1024 * 1024,
+    // The unread rest of the body makes the connection unusable: tell the client not to reuse it.
+    onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'update bodies are limited to 1 MB' } }, 413, { Connection: 'close' }),
+  });
+
+  app.post('/', limit, async (c) => {
     if (!safeEqual(c.req.header('x-telegram-bot-api-secret-token') ?? '', d.secret)) {
       return c.json({ error: { code: 'unauthorized', message: 'wrong or missing secret token' } }, 401);
     }

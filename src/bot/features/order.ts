@@ -6,6 +6,8 @@ import { Composer, InputFile } from 'grammy';
 import type { Message } from 'grammy/types';
 import { TEMPLATE_IDS, isTemplateId, templateInfo } from '../../cards/templates.ts';
 import { formatPrice } from '../../cards/text.ts';
+import { BadPhotoError, verifyPhoto } from '../../cards/photo.ts';
+import { downloadFile, FileTooBigError } from '../../telegram/api.ts';
 import { CARD_CALLBACKS } from '../../telegram/callbacks.ts';
 import type { BotContext, Draft } from '../context.ts';
 import { editMenu, skipPrice, summary, templates } from '../keyboards/index.ts';
@@ -53,7 +55,32 @@ async function next(ctx: BotContext, then: () => Promise<unknown>) {
 
 // ── photo in ──
 
+/**
+ * Looks at the file now (header, then a decode at 1/8 scale) so a seller hears
+ * "this file is damaged / animated / too large" at once, not after confirming.
+ * A download problem is not the seller's fault: the render job will try again.
+ */
+async function photoProblem(ctx: BotContext, fileId: string): Promise<string | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await downloadFile(ctx.api, { token: ctx.deps.token, apiRoot: ctx.deps.apiRoot, fileId, maxBytes: ctx.deps.maxPhotoBytes, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    if (err instanceof FileTooBigError) return 'too_large_bytes';
+    ctx.deps.log.warn({ err: (err as Error).message }, 'photo not checked at upload; the render will check it');
+    return null;
+  }
+  try {
+    await verifyPhoto(bytes);
+    return null;
+  } catch (err) {
+    if (err instanceof BadPhotoError) return err.code;
+    throw err;
+  }
+}
+
 async function acceptPhoto(ctx: BotContext, fileId: string, uniqueId: string) {
+  const problem = await photoProblem(ctx, fileId);
+  if (problem) return void (await ctx.reply(ctx.t.photoRejected(ctx.t.photoWhy[problem] ?? problem)));
   const s = ctx.session;
   if (s.editing && s.draft.title) {
     s.draft.photoFileId = fileId;

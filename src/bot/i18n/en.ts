@@ -64,6 +64,7 @@ const en = {
   sticker: 'Stickers cannot become cards 🙂 Please send a product photo.',
   voice: 'I cannot use voice messages. Please send a product photo, and type the texts.',
   video: 'I need a still photo, not a video. Please send a product photo.',
+  photoRejected: (why: string) => `I cannot use this file — ${why}. Please send a product photo (JPEG, PNG or WebP).`,
   notImage: 'This file is not an image I can use. Send a photo, or a JPEG, PNG or WebP file.',
   tooBig: (mb: number, max: number) =>
     `This file is ${mb} MB, but bots can download at most ${max} MB. Send it as a photo (Telegram compresses it) or a smaller file.`,

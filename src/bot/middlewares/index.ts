@@ -50,6 +50,20 @@ export const sessions = (orders: OrderStore): MiddlewareFn<BotContext> => async 
   await flush();
 };
 
+/**
+ * A button press must come from the chat that holds the button: in a private chat the
+ * chat id is the user's id. Anything else (a forged or replayed callback, a message
+ * gone from the chat) is answered, so no spinner hangs, and otherwise ignored.
+ */
+export const ownCallbacksOnly: MiddlewareFn<BotContext> = async (ctx, next) => {
+  const q = ctx.callbackQuery;
+  if (q && (!q.message || q.message.chat.id !== q.from.id)) {
+    await ctx.answerCallbackQuery({ text: ctx.t.outdated, show_alert: true }).catch(() => {});
+    return;
+  }
+  return next();
+};
+
 export const i18n: MiddlewareFn<BotContext> = (ctx, next) => {
   const chosen = ctx.session.lang;
   ctx.lang = isLang(chosen) ? chosen : langFromTelegram(ctx.from?.language_code);
