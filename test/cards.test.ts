@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, it, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createDeflate } from 'node:zlib';
+import { bombPng } from './support/hostile-files.ts';
 import sharp from 'sharp';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, layout } from '../src/cards/designs.ts';
 import { face, GlyphSet, svgTextLine } from '../src/cards/fonts.ts';
@@ -354,31 +354,6 @@ describe('bad photos', () => {
     assert.fail('rendered a bad photo');
   }
 
-  /** A real 30 000 × 30 000 1-bit PNG: ~110 KB on disk, 900 megapixels decoded. */
-  async function bombPng(): Promise<Buffer> {
-    const side = 30000;
-    const chunk = (type: string, data: Buffer) => {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(data.length);
-      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-      const crc = Buffer.alloc(4);
-      crc.writeUInt32BE(crc32(body));
-      return Buffer.concat([len, body, crc]);
-    };
-    const ihdr = Buffer.alloc(13);
-    ihdr.writeUInt32BE(side, 0);
-    ihdr.writeUInt32BE(side, 4);
-    ihdr[8] = 1; // bit depth
-    ihdr[9] = 0; // greyscale
-    const deflate = createDeflate({ level: 1 });
-    const parts: Buffer[] = [];
-    deflate.on('data', (d: Buffer) => parts.push(d));
-    const rows = Buffer.alloc((1 + side / 8) * 500);
-    for (let i = 0; i < side / 500; i++) deflate.write(rows);
-    await new Promise<void>((resolve) => deflate.end(resolve));
-    return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', Buffer.alloc(0))]);
-  }
-
   it('empty file → empty', async () => {
     assert.equal(await code(Buffer.alloc(0)), 'empty');
   });
@@ -504,12 +479,3 @@ describe('speed and memory', () => {
   });
 });
 
-/** CRC-32 (PNG chunks). */
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (let i = 0; i < buf.length; i++) {
-    c ^= buf[i];
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
