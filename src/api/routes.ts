@@ -81,8 +81,21 @@ export function apiRoutes(d: ApiDeps) {
   app.use('/cards/*', auth);
   app.use('/stats', auth);
 
-  app.post('/cards', bodyLimit({
-    maxSize: maxPhoto + 256 * 1024,
+  const maxBody = maxPhoto + 256 * 1024;
+  // A declared length over the limit is refused before parsing; the body is read
+  // and dropped first (up to 64 MB) so the client, still sending, gets the 413
+  // instead of a reset connection. Chunked bodies are cut by bodyLimit below.
+  app.post('/cards', async (c, next) => {
+    const len = Number(c.req.header('content-length') ?? NaN);
+    if (len > maxBody) {
+      if (len <= 64 * 1024 * 1024 && c.req.raw.body) {
+        try { for await (const _ of c.req.raw.body) { /* drain */ } } catch { /* client gone */ }
+      }
+      throw new ApiError(413, 'request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`);
+    }
+    await next();
+  }, bodyLimit({
+    maxSize: maxBody,
     onError: () => { throw new ApiError(413, 'request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`); },
   }), async (c) => {
     const idem = c.req.header('idempotency-key') ?? null;

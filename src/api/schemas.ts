@@ -14,11 +14,11 @@ export const CardFields = z.object({
 
 export const CreateCardJson = CardFields.extend({
   photoUrl: z.url({ protocol: /^https?$/ }).meta({ description: 'http(s) URL of the product photo; fetched by the server with size and time limits' }),
-}).strict().meta({ id: 'CreateCardJson' });
+}).strict();
 
 export const CreateCardMultipart = CardFields.extend({
   photo: z.string().meta({ format: 'binary', description: 'The product photo (JPEG, PNG, WebP, GIF, TIFF or AVIF)' }),
-}).meta({ id: 'CreateCardMultipart' });
+});
 
 export const CardStatus = z.enum(['queued', 'running', 'succeeded', 'dead', 'canceled'])
   .meta({ description: "The queue's own job states: queued → running → succeeded; dead after the last failed attempt; canceled" });
@@ -28,7 +28,7 @@ export const CreatedCard = z.object({
   status: CardStatus,
   position: z.number().int().nullable().meta({ description: 'Place in line (null for a repeated Idempotency-Key)' }),
   estimatedSeconds: z.number().int().nullable(),
-}).meta({ id: 'CreatedCard' });
+});
 
 export const Card = z.object({
   id: z.string(),
@@ -39,7 +39,7 @@ export const Card = z.object({
   attempts: z.number().int(),
   error: z.string().nullable(),
   resultUrl: z.url().nullable().meta({ description: 'GET it with the same key once status is succeeded' }),
-}).meta({ id: 'Card' });
+});
 
 export const CardId = z.string().regex(/^\d{1,18}$/, 'must be a card id');
 
@@ -54,14 +54,14 @@ export const StatsRow = z.object({
   avgSeconds: z.number().nullable().meta({ description: 'Average created → finished, finished jobs only' }),
   p95Seconds: z.number().nullable(),
 });
-export const Stats = z.object({ days: z.number().int(), rows: z.array(StatsRow) }).meta({ id: 'Stats' });
+export const Stats = z.object({ days: z.number().int(), rows: z.array(StatsRow) });
 
 export const ErrorBody = z.object({
   error: z.object({
     code: z.string().meta({ example: 'invalid_input' }),
     message: z.string().meta({ example: 'title: must not be empty' }),
   }),
-}).meta({ id: 'Error' });
+});
 
 /** "title: must not be empty; features.2: …" — the field is always named. */
 export function describeIssues(err: z.ZodError): string {

@@ -123,7 +123,7 @@ returns jsonb
 language sql volatile security definer set search_path = ''
 as $$
   update public.api_keys set revoked_at = coalesce(revoked_at, now())
-   where prefix = p_prefix or (p_prefix ~ '^\d{1,18}$' and id = p_prefix::bigint)
+   where prefix = p_prefix or id = case when p_prefix ~ '^\d{1,18}$' then p_prefix::bigint end
   returning jsonb_build_object('id', id, 'name', name, 'prefix', prefix, 'revoked_at', revoked_at)
 $$;
 
