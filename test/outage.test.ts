@@ -17,7 +17,7 @@ async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, ms: n
     await sleep(100);
   }
 }
-const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 8_000); // the issue's 20 s: OUTAGE_MS=20000
+const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 20_000);
 
 describe('database outage', () => {
   let db: TestDb;
@@ -101,29 +101,30 @@ describe('deploy: SIGTERM with an overlapping new instance', () => {
   });
 
   test('old instance: 503 first, finishes what it can, hands back the rest unspent, exits 0; the new one finishes everything once', { timeout: 120_000 }, async () => {
-    const env = { DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'info', JOB_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '1500' };
+    const env = { DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'info', JOB_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '3000' };
     const old = spawnCli(['start', '--no-bot'], { ...env, INSTANCE_ID: 'old' });
     procs.push(old);
     const { port } = await old.waitForJson<{ port: number; msg: string }>((o) => /HTTP on/.test(o.msg ?? ''), 30_000);
     await old.waitForJson((o: { msg?: string }) => o.msg === 'worker pool started');
-    const quick = await store.enqueue(Array.from({ length: 2 }, () => ({ kind: 'noop', payload: { ms: 500 } })));
-    const slow = await store.enqueue(Array.from({ length: 2 }, () => ({ kind: 'noop', payload: { ms: 8_000 } })));
+    const quick = await store.enqueue(Array.from({ length: 2 }, () => ({ kind: 'noop', payload: { ms: 1000 } })));
+    const slow = await store.enqueue(Array.from({ length: 2 }, () => ({ kind: 'noop', payload: { ms: 20_000 } })));
     const rest = await store.enqueue(Array.from({ length: 30 }, () => ({ kind: 'noop', payload: { ms: 20 } })));
     await waitFor(async () => {
       const [r] = await db.sql`select count(*)::int as n from public.jobs where lease_owner = 'old'`;
       return r.n === 4;
     }, 10_000, 'old to take four');
 
-    // The new instance starts (deploy overlap), then Render sends SIGTERM to the old one.
+    // Render sends SIGTERM to the old instance while the new one comes up: they overlap
+    // for the old one's whole grace period.
+    old.child.kill('SIGTERM');
     const fresh = spawnCli(['start', '--no-bot'], { ...env, INSTANCE_ID: 'new' });
     procs.push(fresh);
-    await fresh.waitForJson((o: { msg?: string }) => o.msg === 'worker pool started', 30_000);
-    old.child.kill('SIGTERM');
     const during = await waitFor(async () => {
       const r = await fetch(`http://127.0.0.1:${port}/healthz`);
       return r.status === 503 ? r.json() : null;
     }, 3_000, 'old instance to report 503');
     assert.match((during as { reason: string }).reason, /shutting down/);
+    await fresh.waitForJson((o: { msg?: string }) => o.msg === 'worker pool started', 30_000);
     const exit = await old.exited;
     assert.equal(exit.code, 0);
     const stopped = old.lines.map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((o) => o.msg === 'worker pool stopped');

@@ -44,7 +44,7 @@ for (const adapter of adapters.filter((a) => !process.env.STORE_ADAPTER || a.nam
       await db.drop();
     });
     // Each test starts from an empty queue.
-    const reset = () => db.sql`truncate public.jobs, public.workers, public.fair_clock, public.job_stats`;
+    const reset = () => db.sql`truncate public.jobs, public.workers, public.fair_clock, public.job_stats cascade`;
 
     test('schema version is the newest migration', async () => {
       assert.equal(await store.schemaVersion(), latestVersion());
