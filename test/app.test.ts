@@ -12,14 +12,10 @@ import { createLogger } from '../src/log.ts';
 import { startApp, type RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnCli } from './support/procs.ts';
+import { freePort } from './support/wait.ts';
 
 const log = createLogger({ level: 'silent' });
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
 
 describe('HTTP /queue and /healthz', () => {
   let db: TestDb;

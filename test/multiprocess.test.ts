@@ -1,20 +1,11 @@
 // Exactly-once under real concurrency: separate OS processes against one database.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PostgresStore } from '../src/db/postgres.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnCli, spawnTs, type Proc } from './support/procs.ts';
+import { waitFor } from './support/wait.ts';
 
-async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Highest number of intervals open at once. */
 function maxOverlap(intervals: { start: number; end: number }[]) {

@@ -7,16 +7,8 @@ import { PostgresStore } from '../src/db/postgres.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startPgProxy, type PgProxy } from './support/pg-proxy.ts';
 import { spawnCli, spawnTs, type Proc } from './support/procs.ts';
+import { waitFor } from './support/wait.ts';
 
-async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 20_000);
 
 describe('database outage', () => {

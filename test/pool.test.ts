@@ -13,6 +13,7 @@ import { WorkerPool } from '../src/worker/pool.ts';
 import { defineJob, JobRegistry } from '../src/worker/registry.ts';
 import { PermanentError } from '../src/worker/retry.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
+import { waitFor } from './support/wait.ts';
 
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -32,15 +33,6 @@ const hangs = defineJob({
   },
 });
 
-async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, ms = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('worker pool', () => {
   let db: TestDb;

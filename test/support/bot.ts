@@ -1,7 +1,6 @@
 // Helpers for bot tests: the app in-process against the fake Telegram, and a user
 // walking through the order conversation.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startApp, type RunningApp } from '../../src/main.ts';
@@ -47,9 +46,4 @@ export async function fillOrder(user: FakeUser, photo: Buffer, o: { title?: stri
   return { summary, confirmData: buttons(summary).find((b) => b.startsWith('ok:'))! };
 }
 
-export const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
-  });
-});
+export { freePort } from './wait.ts';
