@@ -9,7 +9,10 @@ import { parse } from 'yaml';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startApp, type RunningApp } from '../src/main.ts';
-import { registry } from '../src/metrics.ts';
+import { PostgresStore } from '../src/db/postgres.ts';
+import type { Store } from '../src/db/store.ts';
+import { SupabaseStore } from '../src/db/supabase.ts';
+import { instrumentStore, jobMetricsHooks, registry } from '../src/metrics.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnCli } from './support/procs.ts';
 
@@ -303,4 +306,86 @@ describe('CLI: jobs, progress, errors and exit codes', () => {
     assert.match(r.out, /prune: 2500 so far/);
     assert.match(r.out, /deleted 2500 finished jobs past retention/);
   });
+});
+
+describe('ops store operations on both adapters', () => {
+  let db: TestDb;
+  before(async () => {
+    db = await createTestDb();
+    await db.sql`
+      insert into public.jobs (kind, payload, status, attempts, last_error, finished_at, run_at) values
+        ('a', '{}', 'dead', 5, 'a died', now() - interval '3 minutes', now()),
+        ('b', '{}', 'dead', 5, 'b died', now() - interval '1 minute', now()),
+        ('a', '{}', 'queued', 1, 'a retrying', null, now() + interval '1 minute'),
+        ('a', '{}', 'queued', 0, null, null, now())`;
+    await db.sql`insert into public.job_stats (bucket, kind, worker, succeeded) values
+      (date_trunc('minute', now()) - interval '2 minutes', 'a', 'w1', 7),
+      (date_trunc('minute', now()) - interval '2 minutes', 'b', 'w2', 3),
+      (date_trunc('minute', now()) - interval '2 hours', 'a', 'w1', 100)`;
+  });
+  after(async () => { await db.drop(); });
+
+  const check = async (store: Store) => {
+    assert.deepEqual((await store.listJobs({ status: 'dead' })).map((j) => j.lastError), ['b died', 'a died']);
+    assert.deepEqual((await store.listJobs({ status: 'dead', kind: 'a' })).map((j) => j.kind), ['a']);
+    assert.equal((await store.listJobs({ status: 'dead', limit: 1 })).length, 1);
+    assert.deepEqual((await store.listJobs({ status: 'failed' })).map((j) => j.lastError), ['a retrying']);
+    assert.equal((await store.listJobs({ status: 'queued' })).length, 2);
+    await assert.rejects(store.listJobs({ status: 'zombie' as never }), /unknown job status/);
+    const h = await store.history(60);
+    assert.equal(h.length, 60);
+    assert.ok(h.every((p, i) => i === 0 || Date.parse(p.minute) - Date.parse(h[i - 1].minute) === 60_000));
+    assert.equal(h.reduce((a, p) => a + p.succeeded, 0), 10, 'only the last hour');
+    assert.equal(h.reduce((a, p) => a + p.failed, 0), 2);
+    assert.equal(h.at(-3)!.succeeded, 10);
+  };
+
+  test('direct (postgres.js)', async () => {
+    const store = new PostgresStore({ url: db.url, poolSize: 2, prepare: true });
+    try { await check(store); } finally { await store.close(); }
+  });
+
+  test('rpc (supabase-js via the PostgREST shim)', async () => {
+    const { startPostgrest } = await import('./support/postgrest.ts');
+    const rest = await startPostgrest({ databaseUrl: db.url });
+    const store = new SupabaseStore({ url: rest.url, serviceRoleKey: rest.serviceRoleKey });
+    try { await check(store); } finally { await store.close(); await rest.close(); }
+  });
+});
+
+test('metrics: DB connection status and reconnect attempts; lease takeovers from heartbeats and claims', async () => {
+  const metric = async (name: string, labels: Record<string, string> = {}) => {
+    const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name)!;
+    return (m.values as { value: number; labels: Record<string, string | number> }[])
+      .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+  };
+  // A database nobody listens on: connection errors.
+  const down = instrumentStore(new PostgresStore({ url: 'postgres://x:y@127.0.0.1:1/none', poolSize: 1, prepare: false }), 'w-me');
+  await assert.rejects(down.ping());
+  assert.equal(await metric('worker_db_connection_status'), 0);
+  const before = await metric('worker_db_reconnect_attempts_total');
+  await assert.rejects(down.ping());
+  assert.equal(await metric('worker_db_reconnect_attempts_total'), before + 1);
+  await down.close();
+
+  // A fake store: the database no longer lists job 1 as ours; job 2 was taken from a dead worker.
+  const job = (id: string, lastError: string | null) => ({ id, kind: 'noop', lastError }) as never;
+  const fake = {
+    heartbeat: async () => [] as string[],
+    claim: async () => [job('2', 'lease expired: worker w-dead stopped heartbeating'), job('3', 'boom')],
+    ping: async () => {},
+  } as unknown as Store;
+  const store = instrumentStore(fake, 'w-me');
+  const hooks = jobMetricsHooks();
+  const lost0 = await metric('worker_lease_takeovers_total', { side: 'lost' });
+  const took0 = await metric('worker_lease_takeovers_total', { side: 'took_over' });
+  hooks.onStart(job('1', null));
+  await sleep(2);
+  await store.heartbeat({ workerId: 'w-me', concurrency: 1, inFlight: 1, leaseSeconds: 30, ids: ['1'] });
+  assert.equal(await metric('worker_lease_takeovers_total', { side: 'lost' }), lost0 + 1);
+  assert.equal(await metric('worker_jobs_processing', { kind: 'noop' }), 0, 'a lost job is no longer in flight');
+  await store.claim('w-me', 2, 30);
+  assert.equal(await metric('worker_lease_takeovers_total', { side: 'took_over' }), took0 + 1);
+  await store.ping();
+  assert.equal(await metric('worker_db_connection_status'), 1);
 });
