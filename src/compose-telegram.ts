@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { Config } from './config.ts';
+import { aiFromConfig } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
 import { AdvisoryLeader, LeaseLeader } from './bot/leader.ts';
 import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
@@ -61,7 +62,12 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
       token, apiRoot, throttle: config.TELEGRAM_THROTTLE,
       maxInlineRetrySeconds: config.TELEGRAM_INLINE_RETRY_MAX_S, retryServerErrors: false, maxRetryAttempts: 2,
     });
-    const deps = { orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes };
+    const ai = aiFromConfig(config, orders);
+    if (ai) {
+      log.info({ model: ai.provider.model }, 'AI copywriter on (OPENROUTER_API_KEY is set)');
+      ai.limiter.apply().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'AI rate limits not applied yet'));
+    }
+    const deps = { orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes, copy: ai?.provider ?? null };
     jobs.push(renderCardJob(deps), deliverCardJob(deps));
   }
 

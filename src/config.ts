@@ -49,6 +49,16 @@ const schema = z.object({
   TELEGRAM_THROTTLE: bool(true),
   TELEGRAM_INLINE_RETRY_MAX_S: int(2, 0, 60), // longer 429s go back to the queue
 
+  // Optional AI copywriter (issue 4 item 8; src/ai). Off without a key.
+  OPENROUTER_API_KEY: z.string().min(1).optional(),
+  OPENROUTER_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://openrouter.ai/api/v1'),
+  OPENROUTER_MODEL: z.string().min(1).default('openai/gpt-4o-mini'),
+  AI_TIMEOUT_MS: int(20_000, 100, 120_000),
+  AI_RETRY_AFTER_MAX_S: int(5, 0, 60), // a longer 429 Retry-After skips AI for that card
+  AI_RATE_PER_MINUTE: int(100, 1, 1_000_000),
+  AI_RATE_PER_HOUR: int(5_000, 1, 100_000_000),
+  AI_RATE_PER_DAY: int(100_000, 1, 1_000_000_000),
+
   // Operations (issue 7)
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
   SENTRY_DSN: z.url({ protocol: /^https?$/ }).optional(),

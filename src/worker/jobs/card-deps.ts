@@ -2,6 +2,7 @@
 // installed, 429s longer than a moment thrown so the queue reschedules), and where
 // to download photos from. Built once in main.ts.
 import type { Api } from 'grammy';
+import type { CopyProvider } from '../../ai/provider.ts';
 import type { Order, OrderStore } from '../../db/orders.ts';
 import type { Logger } from '../../log.ts';
 import { messages } from '../../bot/i18n/index.ts';
@@ -17,6 +18,8 @@ export interface CardJobDeps {
   ackEditIntervalMs?: number;
   /** How long delivery waits for the bot to record its "queued" message first. */
   ackWaitMs?: number;
+  /** Optional AI copywriter (OPENROUTER_API_KEY); absent = the seller's words, no network. */
+  copy?: CopyProvider | null;
 }
 
 export type AckState = 'rendering' | 'sent' | 'failed';

@@ -49,11 +49,16 @@ export function renderCardJob(d: CardJobDeps) {
           if (err instanceof PermanentError) { await giveUp('download', err.message); throw err; }
           throw toJobError(classifyTelegramError(err));
         }
+        // Optional AI copy: any failure inside gives back the seller's own words.
+        const ai = d.copy
+          ? await d.copy.improve({ title: order.title, features: order.features, price: order.price, lang: order.lang }, { signal, log })
+          : null;
+        const words = ai?.copy ?? { title: order.title, features: order.features };
         const t0 = performance.now();
         let card;
         try {
           card = await renderCard({
-            photo, title: order.title, features: order.features, price: order.price,
+            photo, title: words.title, features: words.features, price: order.price,
             template: isTemplateId(order.template) ? order.template : 'clean',
           }, { signal });
         } catch (err) {
@@ -63,7 +68,10 @@ export function renderCardJob(d: CardJobDeps) {
         const renderMs = performance.now() - t0;
         const after = await d.orders.rendered(orderId, card, renderMs);
         log.info({ orderId, renderMs: Math.round(renderMs), bytes: card.jpeg.length }, 'card rendered');
-        return { renderMs: Math.round(renderMs), bytes: card.jpeg.length, deliverJobId: after?.deliver_job_id ?? null };
+        return {
+          renderMs: Math.round(renderMs), bytes: card.jpeg.length, deliverJobId: after?.deliver_job_id ?? null,
+          ...(ai ? { copy: ai.source, ...(ai.source === 'seller' ? { copyFallback: ai.reason } : { title: words.title, features: words.features }) } : {}),
+        };
       } catch (err) {
         // The last attempt failing transiently: the order must not hang in "rendering".
         if (!(err instanceof PermanentError) && job.attempts >= job.maxAttempts && !signal.aborted) {

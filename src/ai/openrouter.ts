@@ -1,0 +1,100 @@
+// One HTTP call to an OpenRouter-compatible chat completions endpoint
+// (POST {baseUrl}/chat/completions, Bearer key). No retries and no limiter here
+// (provider.ts decides those); failures come back as typed errors that carry only
+// what the caller needs to decide: status, Retry-After, timeout. The key is only ever
+// put in the Authorization header, never into an error message.
+
+export interface OpenRouterOptions {
+  baseUrl: string;
+  apiKey: string;
+  model: string;
+  /** Sent as X-Title (OpenRouter's app attribution); harmless elsewhere. */
+  appName?: string;
+}
+
+export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  /** OpenAI-compatible response_format, e.g. a json_schema. */
+  responseFormat?: unknown;
+  temperature?: number;
+  maxTokens?: number;
+}
+
+export type AiFailure = 'rate_limited' | 'server_error' | 'timeout' | 'network' | 'rejected' | 'bad_response';
+
+export class AiCallError extends Error {
+  constructor(
+    readonly kind: AiFailure,
+    message: string,
+    readonly status?: number,
+    /** From Retry-After on a 429, in ms (undefined when absent or unparseable). */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'AiCallError';
+  }
+}
+
+/** Retry-After as seconds or an HTTP date → ms from now (never negative). */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value == null || value.trim() === '') return undefined;
+  const s = Number(value.trim());
+  if (Number.isFinite(s)) return Math.max(0, Math.round(s * 1000));
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * Sends one chat completion and returns the assistant message content.
+ * `timeoutMs` bounds the whole call (headers and body); `signal` aborts it from outside.
+ */
+export async function chatCompletion(o: OpenRouterOptions, req: ChatRequest, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const url = `${o.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${o.apiKey}`,
+        'content-type': 'application/json',
+        ...(o.appName ? { 'x-title': o.appName } : {}),
+      },
+      body: JSON.stringify({
+        model: o.model,
+        messages: req.messages,
+        ...(req.responseFormat ? { response_format: req.responseFormat } : {}),
+        ...(req.temperature != null ? { temperature: req.temperature } : {}),
+        ...(req.maxTokens != null ? { max_tokens: req.maxTokens } : {}),
+      }),
+      signal: combined,
+    });
+    text = await res.text();
+  } catch (err) {
+    if (timeout.aborted && !signal?.aborted) throw new AiCallError('timeout', `no answer within ${timeoutMs} ms`);
+    if (signal?.aborted) throw new AiCallError('network', 'aborted');
+    throw new AiCallError('network', `request failed: ${(err as Error).name}`);
+  }
+  if (res.status === 429) {
+    throw new AiCallError('rate_limited', 'HTTP 429', 429, parseRetryAfter(res.headers.get('retry-after')));
+  }
+  if (res.status >= 500) throw new AiCallError('server_error', `HTTP ${res.status}`, res.status);
+  if (!res.ok) throw new AiCallError('rejected', `HTTP ${res.status}`, res.status);
+
+  let body: any;
+  try { body = JSON.parse(text); } catch { throw new AiCallError('bad_response', 'response is not JSON', res.status); }
+  // OpenRouter can answer 200 with an error object (e.g. the upstream model failed).
+  if (body?.error) {
+    const code = Number(body.error.code);
+    if (code === 429) throw new AiCallError('rate_limited', 'error 429 in body', 429, parseRetryAfter(res.headers.get('retry-after')));
+    if (code >= 500) throw new AiCallError('server_error', `error ${code} in body`, code);
+    throw new AiCallError('rejected', `error ${Number.isFinite(code) ? code : '?'} in body`, Number.isFinite(code) ? code : undefined);
+  }
+  const content = body?.choices?.[0]?.message?.content;
+  if (typeof content !== 'string') throw new AiCallError('bad_response', 'no message content', res.status);
+  return content;
+}
