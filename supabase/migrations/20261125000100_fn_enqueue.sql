@@ -57,7 +57,7 @@ begin
            i.idempotency_key
     from input i left join clock k on k.fair_key = i.fair_key
     order by i.ord
-    on conflict (idempotency_key) do nothing
+    on conflict (idempotency_key) where idempotency_key is not null do nothing
     returning id
   )
   select array_agg(id) into v_ids from ins;

@@ -15,39 +15,48 @@ returns setof public.jobs
 language plpgsql volatile security definer set search_path = ''
 as $$
 begin
+  -- The claim's commit does not wait for the WAL flush (commits are what bound a
+  -- Postgres queue: one fsync each). Safe for a claim and only for a claim: a claim lost
+  -- to a database crash (the last ~wal_writer_delay x 3 of them) leaves its job runnable,
+  -- the worker's complete()/fail() is then fenced off and the job runs again, exactly as
+  -- after a lost lease, which every job already tolerates. The next synchronous commit
+  -- (any complete, enqueue or fail) flushes it anyway. enqueue() and complete() keep
+  -- synchronous commits: an order or an outcome that was acknowledged is never lost.
+  perform set_config('synchronous_commit', 'off', true);
   return query
   with expired as (
-    select j.id, j.attempts >= j.max_attempts as exhausted from public.jobs j
+    select j.id from public.jobs j
     where j.status = 'running' and j.lease_expires_at < now()
     order by j.lease_expires_at
     limit p_limit
     for update skip locked
   ),
   due as (
-    select j.id, false as exhausted from public.jobs j
+    select j.id from public.jobs j
     where j.status = 'queued' and j.run_at <= now()
     order by j.priority, j.vtime, j.id          -- matches jobs_claim_idx
     limit greatest(p_limit - (select count(*) from expired), 0)
     for update skip locked
   ),
-  picked as (
-    select * from expired union all select * from due
-  ),
   taken as (
+    -- The rows are ours (locked above), so their status tells which CTE picked them:
+    -- a running row is an expired lease, exhausted when it was on its last attempt.
+    -- `id = any(array(...))` keeps this a primary-key lookup of the picked ids: a join
+    -- against the CTEs is planned for an unknown limit and turned into a hash join
+    -- over a sequential scan of the whole table.
     update public.jobs j set
-      status           = case when picked.exhausted then 'dead'::public.job_status else 'running' end,
-      attempts         = j.attempts + case when picked.exhausted then 0 else 1 end,
-      lease_owner      = case when picked.exhausted then null else p_worker end,
-      lease_expires_at = case when picked.exhausted then null
+      status           = case when (j.status = 'running' and j.attempts >= j.max_attempts) then 'dead'::public.job_status else 'running' end,
+      attempts         = j.attempts + case when (j.status = 'running' and j.attempts >= j.max_attempts) then 0 else 1 end,
+      lease_owner      = case when (j.status = 'running' and j.attempts >= j.max_attempts) then null else p_worker end,
+      lease_expires_at = case when (j.status = 'running' and j.attempts >= j.max_attempts) then null
                               else now() + make_interval(secs => p_lease_seconds) end,
-      started_at       = case when picked.exhausted then j.started_at else now() end,
-      finished_at      = case when picked.exhausted then now() else null end,
+      started_at       = case when (j.status = 'running' and j.attempts >= j.max_attempts) then j.started_at else now() end,
+      finished_at      = case when (j.status = 'running' and j.attempts >= j.max_attempts) then now() else null end,
       last_error       = case when j.status = 'running'
                               then 'lease expired: worker ' || coalesce(j.lease_owner, '?') || ' stopped heartbeating'
-                                   || case when picked.exhausted then ' on the last attempt' else '' end
+                                   || case when (j.status = 'running' and j.attempts >= j.max_attempts) then ' on the last attempt' else '' end
                               else j.last_error end
-    from picked
-    where j.id = picked.id
+    where j.id = any(array(select id from expired union all select id from due))
     returning j.*
   )
   select * from taken t where t.status = 'running';

@@ -17,7 +17,7 @@ begin
            lease_owner = null, lease_expires_at = null,
            result = coalesce(p_results -> (d.ord::int - 1), j.result)
       from unnest(p_ids, p_attempts) with ordinality as d(id, attempt, ord)
-     where j.id = d.id and j.status = 'running'
+     where j.id = any(p_ids) and j.id = d.id and j.status = 'running'
        and j.lease_owner = p_worker and j.attempts = d.attempt
     returning j.id, j.kind,
               greatest(extract(epoch from (j.finished_at - j.started_at)) * 1000, 0) as ms
@@ -27,11 +27,15 @@ begin
     select kind, ms, least(23, case when ms < 1 then 0 else floor(log(2, ms::numeric))::int + 1 end) as b
     from done
   ),
+  per_bucket as (
+    select kind, b, count(*) as n, sum(ms) as ms_sum from binned group by kind, b
+  ),
   per_kind as (
-    select k.kind, count(*) as n, sum(ms) as ms_sum,
-           (select array_agg((select count(*) from binned x where x.kind = k.kind and x.b = g)::int order by g)
+    -- one pass: count per (kind, bucket), then one 24-slot array per kind
+    select c.kind, sum(c.n)::int as n, sum(c.ms_sum) as ms_sum,
+           (select array_agg(coalesce((select sum(x.n) from per_bucket x where x.kind = c.kind and x.b = g), 0)::int order by g)
               from generate_series(0, 23) g) as hist
-    from binned k group by k.kind
+    from per_bucket c group by c.kind
   ),
   rolled as (
     insert into public.job_stats as s (bucket, kind, worker, succeeded, dur_sum_ms, dur_hist)
