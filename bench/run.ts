@@ -1,4 +1,5 @@
-// npm run bench [-- --quick] [--json] [--runs N] [--only throughput,latency,...] [--systems neurocards,raw,...]
+// npm run bench [-- --quick] [--json] [--runs N] [--only throughput,latency,...] [--systems neurocards,raw,...] [--prof]
+// --prof writes a V8 CPU profile of every worker process to bench/results/prof/.
 // Installs bench/'s own dependencies (the peers) on first use, then runs every scenario
 // and prints a table per scenario (or, with --json, one JSON line per scenario).
 import { spawnSync } from 'node:child_process';
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     only: { type: 'string' },
     systems: { type: 'string' },
+    prof: { type: 'boolean', default: false },
   },
 });
 const { runScenarios } = await import('./scenarios.ts');
@@ -29,4 +31,7 @@ await runScenarios({
   json: values.json!, quick: values.quick!, runs: Math.max(1, Number(values.runs)),
   only: values.only?.split(',').map((s) => s.trim()).filter(Boolean),
   systems: values.systems?.split(',').map((s) => s.trim()).filter(Boolean),
+  prof: values.prof!,
 });
+// Some peers' clients keep timers or sockets alive after close.
+process.exit(0);

@@ -7,7 +7,7 @@ import { ROOT, createDb, withDb, median, nowMs, pct, round, sleep, spawnChild, t
 import { loadSystem } from './systems/index.ts';
 import type { Ctx } from './systems/types.ts';
 
-export interface Options { json: boolean; quick: boolean; runs: number; only?: string[]; systems?: string[] }
+export interface Options { json: boolean; quick: boolean; runs: number; only?: string[]; systems?: string[]; prof?: boolean }
 type Row = { system: string } & Record<string, unknown>;
 
 interface Entry { label: string; system: string; variant: string }
@@ -22,6 +22,8 @@ const ENTRIES: Entry[] = [
   { label: 'bullmq (defaults)', system: 'bullmq', variant: 'defaults' },
 ];
 const CONCURRENCY = 25;
+const profArgs = (o: Options, name: string) =>
+  o.prof ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/prof/${name.replace(/[^\w-]/g, '_')}`] : [];
 export const rpcAvailable = () => existsSync(`${ROOT}test/support/postgrest.ts`);
 const RPC_PENDING = 'pending: test/support/postgrest.ts (the PostgREST-compatible server) does not exist yet';
 
@@ -180,7 +182,7 @@ export async function runScenarios(o: Options) {
   if (want('throughput')) {
     const n = o.quick ? 4_000 : 20_000;
     log(`throughput: ${n} no-op jobs, one process at concurrency ${CONCURRENCY}`);
-    const rows = await repeat(pick(ENTRIES.map((e) => e.label)), o, 'jobsPerSec', (e) => drain(e, n, 0, 1));
+    const rows = await repeat(pick(ENTRIES.map((e) => e.label)), o, 'jobsPerSec', (e) => drain(e, n, 0, 1, profArgs(o, `throughput-${e.label}`)));
     addRatios(rows, 'jobsPerSec');
     emit('throughput', rows, { jobs: n, concurrency: CONCURRENCY, runs: o.runs });
   }
