@@ -7,10 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { ApiDb, postgresCaller } from '../src/api/db.ts';
+import { ApiDb, postgresCaller, supabaseCaller } from '../src/api/db.ts';
 import { ApiError } from '../src/api/errors.ts';
 import { fetchPhoto } from '../src/api/fetch-photo.ts';
-import { createKey } from '../src/api/keys.ts';
+import { createKey, hashKey } from '../src/api/keys.ts';
 import { SupabaseResultStore } from '../src/api/storage.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -18,6 +18,7 @@ import { startApp, type RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeStorage, type FakeStorage } from './support/fake-storage.ts';
 import { startPgProxy, type PgProxy } from './support/pg-proxy.ts';
+import { startPostgrest } from './support/postgrest.ts';
 import { spawnCli } from './support/procs.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -120,9 +121,7 @@ describe('HTTP API /api', () => {
     assert.equal(r.code, 0, r.out);
     keyA = (JSON.parse(r.out.split('\n').find((l) => l.includes('"key"'))!) as { key: string }).key;
     assert.match(keyA, /^nc_[0-9a-f]{8}_/);
-    r = await cli(['apikey', 'create', '--name', 'seller B']);
-    assert.equal(r.code, 0, r.out);
-    keyB = r.out.split('\n').find((l) => l.startsWith('nc_'))!.trim();
+    keyB = (await createKey(apiDb, { name: 'seller B' })).key;
     r = await cli(['apikey', 'list']);
     assert.equal(r.code, 0);
     assert.match(r.out, /seller A/);
@@ -130,10 +129,6 @@ describe('HTTP API /api', () => {
     assert.ok(!r.out.includes(keyA), 'the full key is never listed');
     const rows = await db.sql`select prefix, secret_hash from api_keys`;
     for (const row of rows) assert.ok(![keyA, keyB].some((k) => JSON.stringify(row).includes(k.slice(12))), 'no secret stored');
-    r = await cli(['apikey', 'create']);
-    assert.equal(r.code, 2);
-    r = await cli(['apikey', 'revoke', 'nc_00000000']);
-    assert.equal(r.code, 1);
   });
 
   test('one card: create → poll → result; OpenAPI document', async () => {
@@ -311,6 +306,30 @@ describe('HTTP API /api', () => {
       }
     } finally {
       await storage.close();
+    }
+  });
+
+  test('RPC mode: the same SQL functions over PostgREST (supabase-js)', async () => {
+    const rest = await startPostgrest({ databaseUrl: db.url });
+    try {
+      const rpc = new ApiDb(supabaseCaller({ url: rest.url, serviceRoleKey: rest.serviceRoleKey }));
+      const { key } = await createKey(rpc, { name: 'over rpc' });
+      const auth1 = await rpc.auth(hashKey(key));
+      assert.equal(auth1.result, 'ok');
+      const keyId = (auth1 as { key_id: number }).key_id;
+      const c = await rpc.create(keyId, { title: 'RPC', features: ['a'], price: '10', template: 'bold' }, photo, 'rpc-1');
+      assert.equal(c.result, 'created');
+      const id = String((c as { id: number }).id);
+      const input = await rpc.input(id);
+      assert.ok(input && Buffer.from(input.photo_b64 ?? '', 'base64').equals(photo));
+      const again = await rpc.create(keyId, { title: 'RPC', features: [], price: null, template: 'bold' }, photo, 'rpc-1');
+      assert.deepEqual([again.result, String((again as { id: number }).id)], ['exists', id]);
+      assert.equal((await rpc.get(keyId, id))?.id, Number(id));
+      assert.equal(await rpc.get(keyId + 1000, id), null);
+      assert.ok(Array.isArray(await rpc.stats(keyId, 7)));
+      assert.equal((await rpc.auth(hashKey(key + 'x'))).result, 'unknown');
+    } finally {
+      await rest.close();
     }
   });
 
