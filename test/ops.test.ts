@@ -2,6 +2,7 @@
 // metrics the app exports, the dashboard's JSON and its admin retry, Sentry envelopes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -196,6 +197,36 @@ test('deploy/alerts.yml: seed 002 alerts, every expression names only metrics th
     assert.ok(idents.length > 0, `${r.alert} names a metric`);
     for (const id of idents) assert.ok(exported.has(id) || synthetic.has(id), `${r.alert}: ${id} is not exported by the app`);
   }
+});
+
+async function envelopeServer() {
+  const envelopes: { url: string; body: string }[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => { envelopes.push({ url: req.url ?? '', body: Buffer.concat(chunks).toString() }); res.writeHead(200).end('{}'); });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { envelopes, port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+test('Sentry: an uncaught exception is reported (tagged with the instance, token scrubbed) before the process exits', async () => {
+  const srv = await envelopeServer();
+  const code = `
+    import { initErrorTracking } from './src/errors.ts';
+    import { createLogger } from './src/log.ts';
+    initErrorTracking({ dsn: 'http://k@127.0.0.1:${srv.port}/7', instanceId: 'inst-x', environment: 'test', log: createLogger({ level: 'silent' }) });
+    setTimeout(() => { throw new Error('kaboom 123456789:AAE-secret-bot-token-abcdefghijklmnopqrs'); }, 10);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, stdio: 'ignore' });
+  const exit = await new Promise<number | null>((r) => child.on('exit', r));
+  srv.close();
+  assert.equal(exit, 1, 'still exits like an uncaught exception');
+  const sent = srv.envelopes.find((e) => e.body.includes('kaboom'));
+  assert.ok(sent, 'the crash was reported');
+  const event = JSON.parse(sent.body.split('\n')[2]);
+  assert.equal(event.tags.instance, 'inst-x');
+  assert.equal(event.exception.values[0].mechanism.handled, false);
+  assert.doesNotMatch(sent.body, /AAE-secret-bot-token/);
 });
 
 describe('Sentry', () => {
