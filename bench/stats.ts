@@ -31,35 +31,33 @@ export async function fillMillion(sql: postgres.Sql, total: number, queued: numb
     select date_trunc('minute', now()) - m * interval '1 minute', 'render', w, 300, 450000,
            array_fill(0, array[10]) || array[300] || array_fill(0, array[13])
     from generate_series(0, 1439) m, unnest(array['instance-a', 'instance-b']) w`);
-  await sql.unsafe('vacuum analyze public.jobs; vacuum analyze public.job_stats;');
+  await sql.unsafe('vacuum analyze public.jobs');
+  await sql.unsafe('vacuum analyze public.job_stats');
 }
 
-async function explain(sql: postgres.Sql) {
+async function explain(url: string) {
   // auto_explain shows the plans of the statements inside the plpgsql functions themselves.
+  let sink: string[] | null = null;
+  const sql = postgres(url, { max: 1, onnotice: (n) => { sink?.push(n.message); } });
   const out: string[] = [];
-  const reserved = await sql.reserve();
   try {
-    await reserved.unsafe(`load 'auto_explain'`);
-    await reserved.unsafe(`set auto_explain.log_min_duration = 0; set auto_explain.log_analyze = on;
-      set auto_explain.log_buffers = on; set auto_explain.log_nested_statements = on; set auto_explain.log_timing = on;
-      set client_min_messages = log`);
+    await sql.unsafe(`load 'auto_explain'`);
+    for (const q of ['set auto_explain.log_min_duration = 0', 'set auto_explain.log_analyze = on',
+      'set auto_explain.log_buffers = on', 'set auto_explain.log_nested_statements = on', 'set client_min_messages = log']) await sql.unsafe(q);
     for (const [title, q] of [
-      ['claim(worker, 25, 30) — 100,000 queued among 1,000,000 rows', `select id from public.claim('explain', 25, 30)`],
-      ['stats()', `select public.stats()`],
+      ['claim(worker, 25, 30) on 1,000,000 rows, 100,000 queued', `select id from public.claim('explain', 25, 30)`],
+      ['stats() on 1,000,000 rows', `select public.stats()`],
     ] as const) {
-      await reserved.unsafe('begin');
-      await reserved.unsafe(q); // warm
-      await reserved.unsafe('rollback');
-      await reserved.unsafe('begin');
+      await sql.begin(async (tx) => { await tx.unsafe(q); await tx.unsafe('rollback to savepoint none').catch(() => {}); }).catch(() => {});
       const seen: string[] = [];
-      (reserved as any).options.onnotice = (n: { message: string }) => seen.push(n.message);
-      await reserved.unsafe(q);
-      (reserved as any).options.onnotice = () => {};
-      await reserved.unsafe('rollback');
-      out.push(`### ${title}\n\n` + seen.map((s) => s.trim()).join('\n\n'));
+      sink = seen;
+      // In a transaction that is rolled back: the claim must not change the database.
+      await sql.unsafe(`begin; ${q}; rollback;`).catch(async () => { await sql.unsafe('rollback').catch(() => {}); });
+      sink = null;
+      out.push(`### ${title}\n\n` + seen.map((x) => x.trim()).join('\n\n'));
     }
   } finally {
-    reserved.release();
+    await sql.end({ timeout: 2 });
   }
   return out.join('\n\n');
 }
@@ -115,7 +113,7 @@ export async function statsScenario(o: { quick: boolean }, log: (s: string) => v
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
 
-    const plans = await explain(sql);
+    const plans = await explain(db.url);
     mkdirSync(BENCH + 'results', { recursive: true });
     writeFileSync(BENCH + 'results/explain.txt', plans + '\n');
     log('  plans written to bench/results/explain.txt');

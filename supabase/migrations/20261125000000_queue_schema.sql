@@ -50,6 +50,9 @@ create unique index jobs_idempotency_key_idx on public.jobs (idempotency_key) wh
 
 -- Claim path: only queued rows, in exactly the claim's ORDER BY.
 create index jobs_claim_idx on public.jobs (priority, vtime, id) where status = 'queued';
+-- /queue's queued/scheduled counts and oldest age: an index-only scan of queued rows by
+-- run_at (a row leaves it when claimed, so claims add nothing to it).
+create index jobs_queued_run_at_idx on public.jobs (run_at) where status = 'queued';
 -- Crash recovery and the running count: running rows only. (Heartbeat, complete, fail
 -- and release name their job ids and go by the primary key.)
 create index jobs_running_lease_idx on public.jobs (lease_expires_at) where status = 'running';
