@@ -194,7 +194,7 @@ export async function runScenarios(o: Options) {
     emit('latency', rows, { jobs: count, ratePerSec: rate, runs: o.runs });
   }
   if (want('scaling')) {
-    const n = o.quick ? 2_000 : 6_000;
+    const n = o.quick ? 2_000 : 4_000;
     log(`scaling: ${n} jobs of 50 ms, 1/2/4 processes at concurrency ${CONCURRENCY} each`);
     const rows = await repeat(pick(['neurocards', 'raw', 'graphile-worker', 'pg-boss', 'bullmq']), o, 'x4', async (e) => {
       const r: Record<string, number> = {};

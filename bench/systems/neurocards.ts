@@ -57,6 +57,21 @@ export const neurocards: System = {
   },
   async worker(ctx, concurrency, run) {
     const { store, close } = await openStore(ctx);
+    const trace: Record<string, { n: number; ms: number; rows: number; max: number }> = {};
+    if (process.env.BENCH_TRACE) {
+      // Per-call timings of the store, printed to stderr at stop (BENCH_TRACE=1 BENCH_DEBUG=1).
+      for (const m of ['claim', 'complete'] as const) {
+        const orig = store[m].bind(store) as (...a: unknown[]) => Promise<unknown[]>;
+        const t = (trace[m] = { n: 0, ms: 0, rows: 0, max: 0 });
+        (store as any)[m] = async (...a: unknown[]) => {
+          const s0 = performance.now();
+          const r = await orig(...a);
+          const d = performance.now() - s0;
+          t.n++; t.ms += d; t.rows += r.length; t.max = Math.max(t.max, d);
+          return r;
+        };
+      }
+    }
     const job = defineJob({
       kind: 'bench',
       payload: z.object({ ms: z.number().int().min(0), t: z.number().optional() }),
@@ -71,7 +86,11 @@ export const neurocards: System = {
     });
     return {
       start: () => pool.start(),
-      stop: async () => { await pool.stop(5_000); await close(); },
+      stop: async () => {
+        await pool.stop(5_000);
+        await close();
+        if (process.env.BENCH_TRACE) process.stderr.write(`[${process.pid}] ${JSON.stringify(trace)}\n`);
+      },
     };
   },
 };
