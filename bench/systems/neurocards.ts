@@ -80,7 +80,7 @@ export const neurocards: System = {
       handle: (p: BenchJob) => run(p),
     });
     const pool = new WorkerPool({
-      store, registry: new JobRegistry([job]), log: createLogger({ level: 'silent' }),
+      store, registry: new JobRegistry([job]), log: createLogger({ level: process.env.BENCH_LOG ?? 'silent' }),
       workerId: `bench-${process.pid}`, concurrency, leaseSeconds: 30,
       pollIntervalMs: ctx.variant === 'rpc' ? 200 : 1000,
     });

@@ -12,6 +12,8 @@ export interface SettleDeps {
   onSettled(id: string, outcome: { status: JobStatus | 'lost' }): void;
 }
 
+const MAX_BATCH = 500;
+
 export class Settler {
   private completions = new Map<string, Completion>();
   private failures = new Map<string, Failure>();
@@ -59,12 +61,16 @@ export class Settler {
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.size === 0) return;
-    const done = [...this.completions.values()];
+    // Bounded batches: one statement per tick, but never an unbounded one (a slow
+    // database lets thousands pile up; the rest go in the next round at once).
+    const done: Completion[] = [];
+    for (const c of this.completions.values()) { if (done.length >= MAX_BATCH) break; done.push(c); }
+    for (const c of done) this.completions.delete(c.id);
     const failed = [...this.failures.values()];
-    this.completions.clear();
     this.failures.clear();
     this.flushing = this.send(done, failed).finally(() => { this.flushing = null; });
     await this.flushing;
+    if (this.completions.size > 0 && !this.retryTimer) this.schedule();
   }
 
   private async send(done: Completion[], failed: Failure[]) {
