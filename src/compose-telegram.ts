@@ -98,6 +98,8 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
         return;
       }
       if (config.webhookUrl) {
+        log.info({ why: config.WEBHOOK_URL ? 'WEBHOOK_URL is set' : 'RENDER_EXTERNAL_URL is set (Render)' },
+          `bot: webhook mode (${config.WEBHOOK_URL ? 'WEBHOOK_URL' : 'RENDER_EXTERNAL_URL'} is set)`);
         runner = await startWebhookMode(bot, { url: config.webhookUrl, secret: webhookSecret(config), log });
       } else {
         const botId = Number(token!.split(':')[0]);

@@ -7,6 +7,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { apiThrottler } from '@grammyjs/transformer-throttler';
 import { Api, GrammyError, HttpError } from 'grammy';
 import { PermanentError, RetryAfterError } from '../worker/retry.ts';
+import { recordTelegramError } from '../metrics.ts';
 
 export interface TelegramApiOptions {
   token: string;
@@ -27,6 +28,12 @@ export const OFFICIAL_API_ROOT = 'https://api.telegram.org';
 
 /** Installs the plugins on an Api (a Bot's own `bot.api` or a standalone one). */
 export function configureApi(api: Api, o: Omit<TelegramApiOptions, 'token' | 'apiRoot'>): Api {
+  // Innermost: counts every failed call Telegram answered, retries included.
+  api.config.use(async (prev, method, payload, signal) => {
+    const res = await prev(method, payload, signal);
+    if (!res.ok) recordTelegramError(method, res.error_code);
+    return res;
+  });
   // Installed first = innermost: every retry goes through the throttler again.
   if (o.throttle !== false) api.config.use(apiThrottler());
   api.config.use(autoRetry({
