@@ -1,8 +1,9 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core): the
 // numbers it shows match /queue, Retry on a dead job queues it again, and a screenshot
-// lands in docs/dashboard.png for the README.
+// is saved (test/output/dashboard.png; UPDATE_SCREENSHOT=1 writes docs/dashboard.png for the README).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../src/config.ts';
@@ -62,7 +63,8 @@ after(async () => {
   await db?.drop();
 });
 
-test('the dashboard shows what /queue says, retries a dead job, and is screenshotted', { skip: !existsSync(CHROMIUM) && `no chromium at ${CHROMIUM}` }, async () => {
+test('the dashboard shows what /queue says, retries a dead job, and is screenshotted', async () => {
+  assert.ok(existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH`);
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -89,7 +91,9 @@ test('the dashboard shows what /queue says, retries a dead job, and is screensho
   assert.match(await page.locator('#failed').innerText(), /429: Too Many Requests/);
 
   // Screenshot of the resting state for the README.
-  await page.screenshot({ path: new URL('../docs/dashboard.png', import.meta.url).pathname, fullPage: true });
+  const shot = new URL(process.env.UPDATE_SCREENSHOT ? '../docs/dashboard.png' : './output/dashboard.png', import.meta.url).pathname;
+  mkdirSync(dirname(shot), { recursive: true });
+  await page.screenshot({ path: shot, fullPage: true });
 
   // Retry: the token goes in the header field; the dead job is queued again.
   await page.fill('#token', ADMIN_TOKEN);
