@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startApp, type RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
-import { spawnCli } from './support/procs.ts';
+import { spawnCli, runCli } from './support/procs.ts';
 import { freePort } from './support/wait.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -93,11 +93,7 @@ describe('CLI', () => {
   before(async () => { db = await createTestDb(); });
   after(async () => { await db.drop(); });
 
-  const run = async (args: string[], env: Record<string, string> = {}) => {
-    const p = spawnCli(args, { DATABASE_URL: db.url, ...env });
-    const { code } = await p.exited;
-    return { code, out: p.lines.join('\n') };
-  };
+  const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { DATABASE_URL: db.url, ...env });
 
   test('enqueue, stats --json, retry, requeue, cancel, usage and config errors', async () => {
     let r = await run(['enqueue', 'noop', '--count', '25', '--ms', '3']);

@@ -15,7 +15,7 @@ import type { Store } from '../src/db/store.ts';
 import { SupabaseStore } from '../src/db/supabase.ts';
 import { instrumentStore, jobMetricsHooks, registry } from '../src/metrics.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
-import { spawnCli } from './support/procs.ts';
+import { spawnCli, runCli } from './support/procs.ts';
 
 const log = createLogger({ level: 'silent' });
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -278,11 +278,7 @@ describe('CLI: jobs, progress, errors and exit codes', () => {
   before(async () => { db = await createTestDb(); });
   after(async () => { await db.drop(); });
 
-  const run = async (args: string[], env: Record<string, string> = {}) => {
-    const p = spawnCli(args, { DATABASE_URL: db.url, ...env });
-    const { code } = await p.exited;
-    return { code, out: p.lines.join('\n') };
-  };
+  const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { DATABASE_URL: db.url, ...env });
 
   test('jobs --status dead: a readable table, --kind, --limit, --json without payloads', async () => {
     await db.sql`

@@ -1,6 +1,7 @@
 // The API's SQL functions (supabase/migrations/20261125300000_api.sql) over either
 // transport: postgres.js (`select public.fn(p => $1::text::T)`) or supabase-js RPC.
 import type postgres from 'postgres';
+import { callNamed } from '../db/named-call.ts';
 import { supabaseRpc } from '../db/orders-supabase.ts';
 
 const SIGNATURES = {
@@ -29,18 +30,7 @@ export interface ApiCaller {
 
 export function postgresCaller(sql: postgres.Sql): ApiCaller {
   return {
-    async call<T>(fn: ApiFn, args: Record<string, unknown>): Promise<T> {
-      const sig: Record<string, string> = SIGNATURES[fn];
-      const names = Object.keys(sig);
-      const list = names.map((n, i) => `${n} => $${i + 1}::text::${sig[n]}`).join(', ');
-      const values = names.map((n) => {
-        const v = args[n];
-        if (v == null) return null;
-        return typeof v === 'object' ? JSON.stringify(v) : String(v);
-      });
-      const rows = await sql.unsafe(`select public.${fn}(${list}) as r`, values as string[]);
-      return (rows[0]?.r ?? null) as T;
-    },
+    call: <T>(fn: ApiFn, args: Record<string, unknown>) => callNamed<T>(sql, fn, SIGNATURES[fn], args),
   };
 }
 

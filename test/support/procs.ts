@@ -50,3 +50,10 @@ export function spawnTs(script: string, args: string[], env: Record<string, stri
 
 /** The real CLI: `neurocards <args>`. */
 export const spawnCli = (args: string[], env: Record<string, string>) => spawnTs('src/cli.ts', args, env);
+
+/** Runs a CLI command to completion: its exit code and everything it printed. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const p = spawnCli(args, env);
+  const { code } = await p.exited;
+  return { code, out: p.lines.join('\n') };
+}
