@@ -190,7 +190,10 @@ export class WorkerPool {
 
   private async execute(r: Running): Promise<void> {
     const { job } = r;
-    const log = this.o.log.child({ job: job.id, kind: job.kind, attempt: job.attempts });
+    // The per-job child logger is made on first use: pino builds its redaction for every
+    // child, which cost ~3% of a worker's CPU at 15,000 no-op jobs/s.
+    let child: Logger | undefined;
+    const logFor = () => (child ??= this.o.log.child({ job: job.id, kind: job.kind, attempt: job.attempts }));
     const kind = this.o.registry.get(job.kind);
     r.startedAt = Date.now();
     this.o.hooks?.onStart?.(job);
@@ -203,8 +206,9 @@ export class WorkerPool {
       const parsed = kind.payload.safeParse(job.payload);
       if (!parsed.success) throw new PermanentError(`invalid payload for ${job.kind}: ${z.prettifyError(parsed.error)}`);
       timer = setTimeout(() => r.abort.abort(new JobTimeoutError(kind.timeoutMs)), kind.timeoutMs);
-      log.debug('job started');
-      const result = await raceAbort(kind.handle(parsed.data, { job, signal: r.abort.signal, log }), r.abort.signal);
+      if (this.o.log.isLevelEnabled('debug')) logFor().debug('job started');
+      const ctx = { job, signal: r.abort.signal, get log() { return logFor(); } };
+      const result = await raceAbort(kind.handle(parsed.data, ctx), r.abort.signal);
       if (r.abandoned) return;
       this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt });
       this.settler.complete({ id: job.id, attempt: job.attempts, result: result === undefined ? undefined : result });
@@ -213,7 +217,7 @@ export class WorkerPool {
       const err = r.abort.signal.aborted ? r.abort.signal.reason : thrown;
       const message = scrub(err instanceof Error ? `${err.name === 'Error' ? '' : err.name + ': '}${err.message}` : String(err));
       const retryInMs = retryDelayFor(err, this.policyOf(job.kind), job.attempts);
-      log[retryInMs === null || job.attempts >= job.maxAttempts ? 'error' : 'warn']({ err: message, retryInMs }, 'job failed');
+      logFor()[retryInMs === null || job.attempts >= job.maxAttempts ? 'error' : 'warn']({ err: message, retryInMs }, 'job failed');
       this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt, error: message });
       this.settler.fail({ id: job.id, attempt: job.attempts, error: message, retryInMs });
     } finally {
