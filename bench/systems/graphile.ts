@@ -33,7 +33,7 @@ export const graphile: System = {
   },
   async producer(ctx) {
     const utils = await makeWorkerUtils({ preset: { worker: { connectionString: ctx.dbUrl } }, logger: quiet });
-    return { enqueue: async (job) => { await utils.addJob('bench', job); }, close: () => utils.release() };
+    return { enqueue: async (job) => { await utils.addJob('bench', job); }, close: async () => { await utils.release(); } };
   },
   async monitor(ctx) {
     const c = new pg.Client({ connectionString: ctx.dbUrl });

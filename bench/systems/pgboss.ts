@@ -56,7 +56,7 @@ export const pgboss: System = {
       async start() {
         await b.work(QUEUE, {
           batchSize: concurrency, burstWhenBatchFull: true, localConcurrency: 1, pollingIntervalSeconds: 0.5,
-        } as never, async (jobs: { data: never }[]) => { await Promise.all(jobs.map((j) => runJob(j.data))); });
+        } as never, (async (jobs: { data: never }[]) => { await Promise.all(jobs.map((j) => runJob(j.data))); }) as never);
       },
       async stop() { await b.stop({ graceful: true, timeout: 5000 } as never); },
     };
