@@ -15,6 +15,7 @@
  *   const reply = await alice.waitForMessage((m) => m.text?.includes('Hi'));
  *   await tg.close();
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { randomBytes } from 'node:crypto';
@@ -1095,6 +1096,8 @@ class FakeTelegramServer implements FakeTelegram {
   callbackSeq = 0;
 
   constructor(opts: FakeTelegramOptions) {
+    // Every in-flight webhook delivery listens on this one signal; many at once is normal.
+    setMaxListeners(0, this.closeController.signal);
     this.opts = opts;
     this.token = opts.token ?? '123456789:TEST-TOKEN';
     const botId = Number(this.token.split(':')[0]) || 123456789;
