@@ -18,7 +18,6 @@ describe('database outage', () => {
   const procs: Proc[] = [];
   before(async () => {
     db = await createTestDb();
-    await db.sql`create table test_effects (job_id bigint, attempt int, worker text, started_at timestamptz, finished_at timestamptz)`;
     proxy = await startPgProxy();
     store = new PostgresStore({ url: db.url, poolSize: 2, prepare: true });
   });
@@ -83,7 +82,6 @@ describe('deploy: SIGTERM with an overlapping new instance', () => {
   const procs: Proc[] = [];
   before(async () => {
     db = await createTestDb();
-    await db.sql`create table test_effects (job_id bigint, attempt int, worker text, started_at timestamptz, finished_at timestamptz)`;
     store = new PostgresStore({ url: db.url, poolSize: 2, prepare: true });
   });
   after(async () => {
