@@ -1,7 +1,7 @@
 // The /api routes (mounted by main.ts): POST /cards, GET /cards/:id, GET /cards/:id/result,
 // GET /stats, GET /openapi.json. Every error is JSON {error: {code, message}}.
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody } from '../http/body-limit.ts';
 import { BadPhotoError, inspectPhoto } from '../cards/index.ts';
 import type { Logger } from '../log.ts';
 import { scrub } from '../log.ts';
@@ -82,22 +82,8 @@ export function apiRoutes(d: ApiDeps) {
   app.use('/stats', auth);
 
   const maxBody = maxPhoto + 256 * 1024;
-  // A declared length over the limit is refused before parsing; the body is read
-  // and dropped first (up to 64 MB) so the client, still sending, gets the 413
-  // instead of a reset connection. Chunked bodies are cut by bodyLimit below.
-  app.post('/cards', async (c, next) => {
-    const len = Number(c.req.header('content-length') ?? NaN);
-    if (len > maxBody) {
-      if (len <= 64 * 1024 * 1024 && c.req.raw.body) {
-        try { for await (const _ of c.req.raw.body) { /* drain */ } } catch { /* client gone */ }
-      }
-      throw new ApiError(413, 'request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`);
-    }
-    await next();
-  }, bodyLimit({
-    maxSize: maxBody,
-    onError: () => { throw new ApiError(413, 'request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`); },
-  }), async (c) => {
+  const tooLarge = (c: Context) => c.json(errorBody('request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`), 413);
+  app.post('/cards', limitBody(maxBody, tooLarge), async (c) => {
     const idem = c.req.header('idempotency-key') ?? null;
     if (idem !== null && (idem.length < 1 || idem.length > 200)) throw invalid('Idempotency-Key: must be 1 to 200 characters');
     const type = (c.req.header('content-type') ?? '').toLowerCase();

@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody } from './body-limit.ts';
 import type { Update } from 'grammy/types';
 import type { OrderStore } from '../db/orders.ts';
 import type { Logger } from '../log.ts';
@@ -33,11 +33,8 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
   const inFlight = new Set<Promise<unknown>>();
 
   // Telegram's updates are a few KB; anything near a megabyte is not from Telegram.
-  const limit = bodyLimit({
-    maxSize: 1024 * 1024,
-    // The unread rest of the body makes the connection unusable: tell the client not to reuse it.
-    onError: (c) => c.json({ error: { code: 'payload_too_large', message: 'update bodies are limited to 1 MB' } }, 413, { Connection: 'close' }),
-  });
+  const limit = limitBody(1024 * 1024,
+    (c) => c.json({ error: { code: 'payload_too_large', message: 'update bodies are limited to 1 MB' } }, 413));
 
   app.post('/', limit, async (c) => {
     if (!safeEqual(c.req.header('x-telegram-bot-api-secret-token') ?? '', d.secret)) {
