@@ -21,6 +21,7 @@ export interface HeartbeatDeps {
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private stopped = false;
   /** Time of the last heartbeat the database acknowledged (0 = never). */
   lastOkAt = 0;
   lastError: string | null = null;
@@ -40,8 +41,6 @@ export class Heartbeat {
     this.timer = null;
     this.stopped = true;
   }
-
-  private stopped = false;
 
   async beat(): Promise<void> {
     if (this.running) return;

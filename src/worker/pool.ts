@@ -211,7 +211,7 @@ export class WorkerPool {
       const result = await raceAbort(kind.handle(parsed.data, ctx), r.abort.signal);
       if (r.abandoned) return;
       this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt });
-      this.settler.complete({ id: job.id, attempt: job.attempts, result: result === undefined ? undefined : result });
+      this.settler.complete({ id: job.id, attempt: job.attempts, result });
     } catch (thrown) {
       if (r.abandoned) return;
       const err = r.abort.signal.aborted ? r.abort.signal.reason : thrown;
