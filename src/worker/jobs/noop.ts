@@ -9,8 +9,9 @@ export const noopJob = defineJob({
   payload: z.object({ ms: z.number().int().min(0).max(3_600_000).default(0) }).strict(),
   policy: 'fast',
   timeoutMs: 60_000,
-  async handle({ ms }, { signal }) {
-    if (ms > 0) await sleep(ms, undefined, { signal });
+  async handle({ ms }, ctx) {
+    // ctx.signal is made on first read; a zero-length job need not pay for one
+    if (ms > 0) await sleep(ms, undefined, { signal: ctx.signal });
     return undefined;
   },
 });
