@@ -1,6 +1,7 @@
 // Shared helpers for the benchmark: clocks, fresh databases, percentiles, child processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
@@ -109,3 +110,25 @@ export function onParentMessage(fn: (m: any) => void) {
   });
 }
 export const toParent = (m: unknown) => process.stdout.write(JSON.stringify(m) + '\n');
+
+/**
+ * CPU time (ms) used so far by the database servers on this machine: every live
+ * `postgres` / `redis-server` process, plus what exited backends left in their parent's
+ * cutime/cstime (the postmaster reaps them). Differences of two readings give the server
+ * side's cost of a run, which the worker's own CPU figure does not show.
+ */
+export function serverCpuMs(): number {
+  const tick = 100; // USER_HZ on Linux
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (comm !== 'postgres' && comm !== 'redis-server') continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields after comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  }
+  return (ticks * 1000) / tick;
+}

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { ROOT, createDb, withDb, median, nowMs, pct, round, sleep, spawnChild, type Child } from './lib.ts';
+import { ROOT, createDb, withDb, median, nowMs, pct, round, serverCpuMs, sleep, spawnChild, type Child } from './lib.ts';
 import { loadSystem } from './systems/index.ts';
 import type { Ctx } from './systems/types.ts';
 
@@ -77,6 +77,7 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
     // queue that has been running for a while has (autovacuum would do it mid-run otherwise).
     if (e.system !== 'bullmq') await withDb(ctx.dbUrl, (sql) => sql.unsafe('vacuum analyze'));
     const mon = await sys.monitor(ctx);
+    const cpu0 = serverCpuMs();
     const w = await startWorkers(e, ctx, procs, extraNodeArgs);
     try {
       await w.handled(n, 600_000);
@@ -86,12 +87,17 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
         await sleep(1);
       }
       const t1 = nowMs();
+      const dbCpuMs = serverCpuMs() - cpu0;
       const res = await w.stop();
       const t0 = Math.min(...res.filter((r) => r.count > 0).map((r) => r.firstAt));
       const seconds = (t1 - t0) / 1000;
       return {
         jobsPerSec: n / seconds, seconds,
         workerCpuMs: res.reduce((a, r) => a + r.cpuMs, 0),
+        // Postgres (or Redis) CPU over the same span: the other half of a job's cost.
+        dbCpuMs,
+        writeCalls: res.reduce((a, r) => a + (r.syscalls?.writes ?? 0), 0),
+        readCalls: res.reduce((a, r) => a + (r.syscalls?.reads ?? 0), 0),
         maxRssMb: Math.max(...res.map((r) => r.maxRssMb)),
         perProcess: res.map((r) => r.count),
       };
