@@ -4,14 +4,14 @@
 // tokens: events carry no request bodies, no user, no HTTP breadcrumbs (Bot API URLs
 // contain the token), and every string is scrubbed before it leaves the process.
 import * as Sentry from '@sentry/node';
-import type { Job } from './db/store.ts';
+import type { ClaimedJob } from './db/store.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
 
 export interface ErrorTracker {
   readonly enabled: boolean;
   /** A job used its last attempt (or failed permanently). */
-  jobDead(job: Job, error: string | undefined): void;
+  jobDead(job: ClaimedJob, error: string | undefined): void;
   captureException(err: unknown, tags?: Record<string, string>): void;
   /** Sends what is queued; call on shutdown. */
   close(timeoutMs?: number): Promise<void>;

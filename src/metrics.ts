@@ -7,7 +7,7 @@
 // instances by Prometheus; queue_* series are cluster-wide (read from the shared
 // database through the StatsCache), identical on every instance: aggregate with max().
 import client from 'prom-client';
-import type { Job, JobStatus, QueueStats, Store } from './db/store.ts';
+import type { ClaimedJob, JobStatus, QueueStats, Store } from './db/store.ts';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -42,12 +42,12 @@ g('worker_jobs_processing', 'Jobs in flight on this instance, by kind', ['kind']
 });
 
 export interface JobMetricsEvents {
-  onStart(job: Job): void;
-  onSettled(job: Job, status: JobStatus | 'lost', seconds: number, error?: string): void;
+  onStart(job: ClaimedJob): void;
+  onSettled(job: ClaimedJob, status: JobStatus | 'lost', seconds: number, error?: string): void;
 }
 
 /** Pool hooks that keep the worker_jobs_* series. `onDead` also reports to error tracking. */
-export function jobMetricsHooks(onDead?: (job: Job, error: string | undefined) => void): JobMetricsEvents {
+export function jobMetricsHooks(onDead?: (job: ClaimedJob, error: string | undefined) => void): JobMetricsEvents {
   return {
     onStart(job) {
       inFlight.set(job.id, { kind: job.kind, at: Date.now() });

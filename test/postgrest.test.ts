@@ -167,6 +167,23 @@ describe('PostgREST test server', () => {
     assert.deepEqual(empty.data, []);
   });
 
+  test('?select= on a function returning rows: only those columns; a malformed list is 400 PGRST100', async () => {
+    const enq = await service.rpc('enqueue', { p_jobs: [{ kind: 'sel', payload: { n: 7 } }] });
+    assert.equal(enq.error, null);
+    const got = await service.rpc('claim', { p_worker: 'w-sel', p_limit: 5, p_lease_seconds: 30 }).select('id,kind,payload,attempts');
+    assert.equal(got.error, null);
+    const rows = got.data as unknown as Record<string, unknown>[];
+    assert.equal(rows.length, 1);
+    assert.deepEqual(Object.keys(rows[0]!).sort(), ['attempts', 'id', 'kind', 'payload']);
+    assert.deepEqual(rows[0]!.payload, { n: 7 });
+    const bad = await service.rpc('get_job', { p_id: rows[0]!.id }).select('id;drop table x');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.error?.code, 'PGRST100');
+    const unknown = await service.rpc('get_job', { p_id: rows[0]!.id }).select('id,nope');
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.error?.code, '42703');
+  });
+
   test('scalar, jsonb, table and void results', async () => {
     const stats = await service.rpc('stats');
     assert.equal(stats.error, null);

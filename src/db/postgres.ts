@@ -2,12 +2,13 @@
 // LISTEN/NOTIFY so an idle pool wakes within milliseconds of an enqueue.
 import postgres from 'postgres';
 import {
-  jobFromRow, newJobToJson,
-  type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
+  CLAIMED_COLUMNS, claimedFromRow, jobFromRow, newJobToJson,
+  type ClaimedJob, type ClaimedRow, type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
   type QueueStats, type Store, type WorkerBeat, type JobListQuery, type HistoryPoint,
 } from './store.ts';
 
 export const WAKE_CHANNEL = 'neurocards_jobs';
+const CLAIMED_SELECT = CLAIMED_COLUMNS.join(', ');
 
 export interface PostgresStoreOptions {
   url: string;
@@ -51,23 +52,27 @@ export class PostgresStore implements Store {
     return rows.map(jobFromRow);
   }
 
-  async claim(workerId: string, limit: number, leaseSeconds: number): Promise<Job[]> {
+  async claim(workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
-    const rows = await this.sql<JobRow[]>`
-      select * from public.claim(${workerId}, ${limit}::int, ${leaseSeconds}::int)`;
-    return rows.map(jobFromRow);
+    // The claimed jobs come back as ONE json value: parsing 25 rows column by column cost
+    // the client ~12 us a row (a Date per timestamp), one JSON.parse costs a fraction.
+    const [{ jobs }] = await this.sql<{ jobs: ClaimedRow[] | null }[]>`
+      select json_agg(c) as jobs from (
+        select ${this.sql.unsafe(CLAIMED_SELECT)} from public.claim(${workerId}, ${limit}::int, ${leaseSeconds}::int)) c`;
+    return jobs ? jobs.map(claimedFromRow) : [];
   }
 
   async complete(workerId: string, done: Completion[]): Promise<string[]> {
     if (done.length === 0) return [];
     const hasResults = done.some((d) => d.result !== undefined);
-    const rows = await this.sql<{ id: string }[]>`
-      select id from public.complete(
+    // One row holding the array of completed ids (text): one value to parse, not one row per job.
+    const [{ ids }] = await this.sql<{ ids: string[] }[]>`
+      select coalesce(array_agg(id)::text[], '{}') as ids from public.complete(
         ${workerId},
         ${'{' + done.map((d) => d.id).join(',') + '}'}::bigint[],
         ${'{' + done.map((d) => d.attempt).join(',') + '}'}::int[],
         ${hasResults ? this.json(done.map((d) => d.result ?? null)) : null}) as id`;
-    return rows.map((r) => String(r.id));
+    return ids;
   }
 
   async fail(workerId: string, f: Failure) {

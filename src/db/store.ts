@@ -24,6 +24,39 @@ export interface Job {
   finishedAt: Date | null;
 }
 
+/**
+ * A job as claim() hands it to the worker: what running it needs, and no more. Every
+ * column costs on both sides per job (Postgres formats it, the client parses it; a
+ * timestamp is the dearest), and a pool claims thousands a second. getJob() gives the
+ * whole row.
+ */
+export type ClaimedJob = Pick<Job,
+  'id' | 'kind' | 'payload' | 'status' | 'priority' | 'attempts' | 'maxAttempts' | 'fairKey' |
+  'idempotencyKey' | 'leaseOwner' | 'leaseExpiresAt' | 'lastError'>;
+
+/** The columns behind ClaimedJob, for the adapters' select lists. */
+export const CLAIMED_COLUMNS = ['id', 'kind', 'payload', 'status', 'priority', 'attempts', 'max_attempts', 'fair_key',
+  'idempotency_key', 'lease_owner', 'lease_expires_at', 'last_error'] as const;
+
+export type ClaimedRow = Pick<JobRow, (typeof CLAIMED_COLUMNS)[number]>;
+
+export function claimedFromRow(r: ClaimedRow): ClaimedJob {
+  return {
+    id: String(r.id),
+    kind: r.kind,
+    payload: r.payload,
+    status: r.status,
+    priority: r.priority,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    fairKey: r.fair_key,
+    idempotencyKey: r.idempotency_key,
+    leaseOwner: r.lease_owner,
+    leaseExpiresAt: toDateOrNull(r.lease_expires_at),
+    lastError: r.last_error,
+  };
+}
+
 export interface NewJob {
   kind: string;
   payload?: unknown;
@@ -106,7 +139,7 @@ export interface Store {
   readonly mode: 'direct' | 'rpc';
   enqueue(jobs: NewJob[]): Promise<Job[]>;
   /** Claims up to `limit` runnable jobs (queued and due, or running with a lapsed lease). */
-  claim(workerId: string, limit: number, leaseSeconds: number): Promise<Job[]>;
+  claim(workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]>;
   /** Returns the ids actually completed (fenced by lease owner and attempt). */
   complete(workerId: string, done: Completion[]): Promise<string[]>;
   /** Returns the new status, or null when the lease was lost (row not touched). */

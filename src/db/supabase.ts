@@ -4,8 +4,8 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import ws from 'ws';
 import {
-  jobFromRow, newJobToJson,
-  type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
+  CLAIMED_COLUMNS, claimedFromRow, jobFromRow, newJobToJson,
+  type ClaimedJob, type ClaimedRow, type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
   type QueueStats, type Store, type WorkerBeat, type JobListQuery, type HistoryPoint,
 } from './store.ts';
 
@@ -41,8 +41,9 @@ export class SupabaseStore implements Store {
     });
   }
 
-  private async call<T>(fn: string, args?: Record<string, unknown>): Promise<T> {
-    const { data, error } = await this.client.rpc(fn, args ?? {});
+  private async call<T>(fn: string, args?: Record<string, unknown>, columns?: string): Promise<T> {
+    const rpc = this.client.rpc(fn, args ?? {});
+    const { data, error } = await (columns ? rpc.select(columns) : rpc);
     if (error) throw new RpcError(fn, error.code ?? '', error.message, error.details);
     return data as T;
   }
@@ -54,10 +55,12 @@ export class SupabaseStore implements Store {
     return rows.map(jobFromRow);
   }
 
-  async claim(workerId: string, limit: number, leaseSeconds: number): Promise<Job[]> {
+  async claim(workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
-    const rows = await this.call<JobRow[]>('claim', { p_worker: workerId, p_limit: limit, p_lease_seconds: leaseSeconds });
-    return rows.map(jobFromRow);
+    // ?select= keeps the response to the columns a worker needs (see ClaimedJob).
+    const rows = await this.call<ClaimedRow[]>('claim', { p_worker: workerId, p_limit: limit, p_lease_seconds: leaseSeconds },
+      CLAIMED_COLUMNS.join(','));
+    return rows.map(claimedFromRow);
   }
 
   async complete(workerId: string, done: Completion[]): Promise<string[]> {

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { z } from 'zod';
-import type { Job, JobStatus, Store } from '../db/store.ts';
+import type { ClaimedJob, JobStatus, Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 import { scrub } from '../log.ts';
 import { Heartbeat } from './lease.ts';
@@ -24,8 +24,8 @@ export class ShutdownError extends Error {
 }
 
 export interface PoolHooks {
-  onStart?(job: Job): void;
-  onSettled?(job: Job, status: JobStatus | 'lost', seconds: number, error?: string): void;
+  onStart?(job: ClaimedJob): void;
+  onSettled?(job: ClaimedJob, status: JobStatus | 'lost', seconds: number, error?: string): void;
 }
 
 export interface PoolOptions {
@@ -41,7 +41,7 @@ export interface PoolOptions {
 }
 
 interface Running {
-  job: Job;
+  job: ClaimedJob;
   claimedAt: number;
   startedAt: number;
   /** Lease lost or handed back: the outcome must not be recorded. */
@@ -101,7 +101,7 @@ class JobCtx {
 
 export class WorkerPool {
   private readonly running = new Map<string, Running>();
-  private readonly settling = new Map<string, { job: Job; claimedAt: number; startedAt: number; error?: string }>();
+  private readonly settling = new Map<string, { job: ClaimedJob; claimedAt: number; startedAt: number; error?: string }>();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly settler: Settler;
   private readonly heartbeat: Heartbeat;
@@ -191,7 +191,7 @@ export class WorkerPool {
         this.claimAgain = false;
         const free = this.o.concurrency - this.running.size;
         if (this.stopping || free <= 0) return;
-        let jobs: Job[];
+        let jobs: ClaimedJob[];
         try {
           jobs = await this.o.store.claim(this.o.workerId, free, this.o.leaseSeconds);
           this.claimErrorSince = null;
@@ -221,7 +221,7 @@ export class WorkerPool {
     }
   }
 
-  private run(job: Job) {
+  private run(job: ClaimedJob) {
     const now = Date.now();
     const r: Running = { job, claimedAt: now, startedAt: now, abandoned: false };
     this.running.set(job.id, r);

@@ -2,12 +2,12 @@
 // schema of its payload (untrusted: a row can be written by anyone with DB access),
 // its retry policy and a timeout after which its AbortSignal fires.
 import type { z } from 'zod';
-import type { Job } from '../db/store.ts';
+import type { ClaimedJob } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 import type { PolicyName, RetryPolicy } from './retry.ts';
 
 export interface JobContext {
-  job: Job;
+  job: ClaimedJob;
   /** Fires on timeout, lost lease or shutdown. Handlers pass it to their I/O. */
   signal: AbortSignal;
   log: Logger;

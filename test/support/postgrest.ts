@@ -445,6 +445,8 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
   interface Shape {
     singular: boolean;
     stripNulls: boolean;
+    /** `?select=a,b` on a function returning rows: only these columns (plain names only). */
+    columns: string[] | null;
   }
 
   function buildPlan(r: Routine, keys: string[] | null, shape: Shape, readOnlyMethod: boolean): CallPlan {
@@ -454,7 +456,8 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     let pre: string;
     let post = '';
     let usesBody = true;
-    const sel = scalar ? 'pgrst_call.pgrst_scalar' : 'pgrst_call.*';
+    const sel = scalar ? 'pgrst_call.pgrst_scalar'
+      : shape.columns ? shape.columns.map((c) => `pgrst_call.${ident(c)}`).join(', ') : 'pgrst_call.*';
     const row = scalar ? '_postgrest_t.pgrst_scalar' : '_postgrest_t';
     let agg: string;
     const strip = (j: string) => (shape.stripNulls ? `pg_catalog.json_strip_nulls(${j})` : j);
@@ -485,7 +488,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     const isObject = body !== null && typeof body === 'object' && !Array.isArray(body);
     const keys = isObject ? Object.keys(body).sort() : [];
     const readOnlyMethod = method !== 'POST';
-    const cacheKey = `${name}\0${isObject ? keys.join('\0') : '\u0001'}\0${readOnlyMethod}\0${shape.singular}\0${shape.stripNulls}`;
+    const cacheKey = `${name}\0${isObject ? keys.join('\0') : '\u0001'}\0${readOnlyMethod}\0${shape.singular}\0${shape.stripNulls}\0${shape.columns?.join(',') ?? '*'}`;
     const hit = plans.get(cacheKey);
     if (hit && routines.has(name)) return hit;
 
@@ -596,8 +599,17 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     });
   }
 
+  // PostgREST's select grammar also has renames, casts and embeds; a column list is all we use.
+  function selectColumns(select: string | null): string[] | null {
+    if (select === null || select.trim() === '' || select.trim() === '*') return null;
+    const cols = select.split(',').map((c) => c.trim());
+    const bad = cols.find((c) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c));
+    if (bad !== undefined) throw badRequest('PGRST100', `"failed to parse select parameter (${select})"`, `unexpected "${bad}"`);
+    return cols;
+  }
+
   function mediaShape(accept: string | undefined): Shape {
-    if (!accept) return { singular: false, stripNulls: false };
+    if (!accept) return { singular: false, stripNulls: false, columns: null };
     let ok = false;
     let singular = false;
     let stripNulls = false;
@@ -624,7 +636,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
         hint: null,
       });
     }
-    return { singular, stripNulls };
+    return { singular, stripNulls, columns: null };
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
@@ -673,6 +685,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
         throw new HttpError(406, { code: 'PGRST106', message: `Invalid schema: ${profile}`, details: null, hint: `Only the following schemas are exposed: ${schema}` });
       }
       const shape = mediaShape(req.headers.accept);
+      shape.columns = selectColumns(url.searchParams.get('select'));
 
       let bodyText: string;
       let body: Json;
