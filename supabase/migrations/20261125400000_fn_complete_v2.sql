@@ -1,9 +1,19 @@
--- complete(), revised for cost per row (supersedes 20261125000400_fn_complete.sql).
--- The rollup's per-row arithmetic was numeric: extract(epoch ...) returns numeric since
--- PG 14 and log(2, numeric) is a series expansion. Together they were ~30 us per job on a
--- 2-core box, more than the UPDATE itself. Now float8 throughout: date_part() and a
--- width_bucket() binary search over the 23 bucket edges (same buckets, exactly: i holds
--- [2^(i-1), 2^i) ms, 0 holds < 1 ms, 23 holds >= 2^22 ms).
+-- complete(), second version (supersedes 20261125000400_fn_complete.sql). Two costs
+-- found by profiling a 20,000-job drain on a 2-core box:
+--
+-- 1. The fence was a semi-join against unnest(p_ids, p_attempts). plpgsql switches to a
+--    generic plan after five calls, and in that plan unnest() of a parameter is estimated
+--    at 10 rows, so the semi-join became a nested loop rescanning the array for every
+--    row: 124,750 comparisons and 47 ms for a batch of 500 (quadratic, and batches grow
+--    exactly when the database is slow). Now the batch drives the join: one primary-key
+--    lookup per (id, attempt) pair, linear whatever the estimate.
+--    `status::text = 'running'` is deliberate: written as `status = 'running'` it lets the
+--    planner pick the partial index of running rows (tiny by its statistics) and test
+--    every running row against the batch, which is quadratic again under a backlog.
+-- 2. The rollup's per-row arithmetic was numeric: extract(epoch ...) returns numeric
+--    since PG 14 and log(2, numeric) is a series expansion, ~30 us per job together.
+--    Now float8: date_part() and width_bucket() over the 23 bucket edges (the same
+--    buckets exactly: i holds [2^(i-1), 2^i) ms, 0 holds < 1 ms, 23 holds >= 2^22 ms).
 create or replace function public.complete(
   p_worker text, p_ids bigint[], p_attempts integer[], p_results jsonb default null)
 returns setof bigint
@@ -16,12 +26,10 @@ begin
        set status = 'succeeded', finished_at = now(),
            lease_owner = null, lease_expires_at = null,
            result = case when p_results is null then j.result
-                         else coalesce(p_results -> (array_position(p_ids, j.id) - 1), j.result) end
-     -- Primary-key lookups of the ids, and the (id, attempt) fence as a hashed semi-join:
-     -- linear in the batch. (A join against unnest() is estimated at 10 rows and planned
-     -- as a nested loop, quadratic: seconds for a batch of thousands.)
-     where j.id = any(p_ids) and j.status = 'running' and j.lease_owner = p_worker
-       and (j.id, j.attempts) in (select d.id, d.attempt from unnest(p_ids, p_attempts) as d(id, attempt))
+                         else coalesce(p_results -> (d.ord::int - 1), j.result) end
+      from unnest(p_ids, p_attempts) with ordinality as d(id, attempt, ord)
+     where j.id = d.id and j.attempts = d.attempt
+       and j.status::text = 'running' and j.lease_owner = p_worker
     returning j.id, j.kind,
               greatest(date_part('epoch', j.finished_at - j.started_at) * 1000, 0) as ms
   ),
