@@ -9,13 +9,19 @@ import { SupabaseStore } from '../../src/db/supabase.ts';
 import { createLogger } from '../../src/log.ts';
 import { WorkerPool } from '../../src/worker/pool.ts';
 import { JobRegistry, defineJob } from '../../src/worker/registry.ts';
+import { spawnChild } from '../lib.ts';
 import type { BenchJob, Ctx, System } from './types.ts';
 
 const POOL_SIZE = Number(process.env.DB_POOL_SIZE ?? 5);
 
+/** The PostgREST-compatible server, in its own process (bench/postgrest-child.ts). */
 async function rpcServer(ctx: Ctx) {
-  const mod = await import('../../test/support/postgrest.ts' as string);
-  return mod.startPostgrest({ databaseUrl: ctx.dbUrl }) as Promise<{ url: string; serviceRoleKey: string; close(): Promise<void> }>;
+  const child = spawnChild('postgrest-child.ts', { databaseUrl: ctx.dbUrl });
+  const { url, serviceRoleKey } = await child.next<{ url: string; serviceRoleKey: string }>((m) => typeof m.url === 'string', 60_000);
+  return {
+    url, serviceRoleKey,
+    close: async () => { child.send({ stop: true }); await child.exited; },
+  };
 }
 
 async function openStore(ctx: Ctx): Promise<{ store: Store; close(): Promise<void> }> {

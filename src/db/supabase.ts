@@ -3,6 +3,7 @@
 // functions are written for (claim locks and marks its rows in one statement).
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import ws from 'ws';
+import { keepAliveFetch } from './http-fetch.ts';
 import {
   CLAIMED_COLUMNS, claimedFromRow, jobFromRow, newJobToJson,
   type ClaimedJob, type ClaimedRow, type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
@@ -35,8 +36,8 @@ export class SupabaseStore implements Store {
       // Node 20 has no global WebSocket; realtime is unused but must construct.
       realtime: { transport: ws as never },
       global: {
-        // A hung HTTP call must not hold a worker slot forever.
-        fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeout) }),
+        // Keep-alive node:http with a timeout: a hung HTTP call must not hold a worker slot forever.
+        fetch: keepAliveFetch(timeout),
       },
     });
   }

@@ -13,9 +13,12 @@ export interface SettleDeps {
 }
 
 const MAX_BATCH = 500;
-// Two statements in flight: while one waits for its commit's fsync, the next batch is
-// already being written, and a backlog drains on two backends (two cores) instead of one.
+// Normally one statement at a time, so that what finishes meanwhile goes out together:
+// every statement has a fixed cost (a round trip, a commit, over RPC an HTTP request).
+// A backlog (BACKLOG outcomes waiting) gets a second statement in flight, so it drains on
+// two backends (two cores) and one batch's fsync overlaps the next.
 const MAX_IN_FLIGHT = 2;
+const BACKLOG = MAX_BATCH / 4;
 
 export class Settler {
   private completions = new Map<string, Completion>();
@@ -62,7 +65,10 @@ export class Settler {
 
   /** Sends everything pending; resolves when the database has acknowledged it (or refused). */
   async flush(): Promise<void> {
-    while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+    while (this.inFlight.size >= MAX_IN_FLIGHT || (this.inFlight.size > 0 && this.size < BACKLOG)) {
+      if (this.size === 0) break;
+      await Promise.race(this.inFlight);
+    }
     if (this.size === 0) {
       await Promise.all(this.inFlight);
       return;
