@@ -1,9 +1,8 @@
 // Supabase adapter: the same operations as RPC calls through @supabase/supabase-js.
 // PostgREST runs each call as one transaction, which is exactly the unit our SQL
 // functions are written for (claim locks and marks its rows in one statement).
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import ws from 'ws';
-import { keepAliveFetch } from './http-fetch.ts';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { createServiceClient } from './supabase-client.ts';
 import {
   CLAIMED_COLUMNS, claimedFromRow, jobFromRow, newJobToJson,
   type ClaimedJob, type ClaimedRow, type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
@@ -30,16 +29,7 @@ export class SupabaseStore implements Store {
   private readonly localWake = new Set<() => void>();
 
   constructor(o: SupabaseStoreOptions) {
-    const timeout = o.fetchTimeoutMs ?? 15_000;
-    this.client = createClient(o.url, o.serviceRoleKey, {
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      // Node 20 has no global WebSocket; realtime is unused but must construct.
-      realtime: { transport: ws as never },
-      global: {
-        // Keep-alive node:http with a timeout: a hung HTTP call must not hold a worker slot forever.
-        fetch: keepAliveFetch(timeout),
-      },
-    });
+    this.client = createServiceClient(o);
   }
 
   private async call<T>(fn: string, args?: Record<string, unknown>, columns?: string): Promise<T> {
