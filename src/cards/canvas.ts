@@ -180,23 +180,34 @@ export function extendEdges(inner: RawImage, width: number, height: number, left
     out[o + 1] = p[k * 3 + 1] * (1 - t) + mean[1] * t + 0.5;
     out[o + 2] = p[k * 3 + 2] * (1 - t) + mean[2] * t + 0.5;
   };
+  // The photo's own pixels are copied a row at a time (a memcpy for RGB): per pixel in JS
+  // this loop was 7 ms of a 40 ms card.
+  const x0 = Math.min(width, Math.max(0, left));
+  const x1 = Math.max(x0, Math.min(width, left + w));
   for (let y = 0; y < height; y++) {
     const iy = y - top;
-    const inRows = iy >= 0 && iy < h;
-    for (let x = 0; x < width; x++) {
-      const ix = x - left;
-      const o = (y * width + x) * 3;
-      if (inRows && ix >= 0 && ix < w) {
-        const s = (iy * w + ix) * c;
-        out[o] = src[s];
-        out[o + 1] = src[s + 1];
-        out[o + 2] = src[s + 2];
-      } else if (inRows) {
-        put(o, ix < 0 ? leftP : rightP, iy, ix < 0 ? -ix : ix - w + 1);
+    const row = y * width * 3;
+    if (iy >= 0 && iy < h) {
+      for (let x = 0; x < x0; x++) put(row + x * 3, leftP, iy, left - x);
+      if (c === 3) {
+        src.copy(out, row + x0 * 3, (iy * w + (x0 - left)) * 3, (iy * w + (x1 - left)) * 3);
       } else {
-        const cx = ix < 0 ? 0 : ix >= w ? w - 1 : ix;
-        // Above or below the photo: continue the top/bottom edge; at the corners use the corner.
-        put(o, iy < 0 ? topP : bottomP, cx, iy < 0 ? -iy : iy - h + 1);
+        for (let x = x0; x < x1; x++) {
+          const s = (iy * w + (x - left)) * c;
+          const o = row + x * 3;
+          out[o] = src[s];
+          out[o + 1] = src[s + 1];
+          out[o + 2] = src[s + 2];
+        }
+      }
+      for (let x = x1; x < width; x++) put(row + x * 3, rightP, iy, x - left - w + 1);
+    } else {
+      // Above or below the photo: continue the top/bottom edge; at the corners use the corner.
+      const p = iy < 0 ? topP : bottomP;
+      const distance = iy < 0 ? -iy : iy - h + 1;
+      for (let x = 0; x < width; x++) {
+        const ix = x - left;
+        put(row + x * 3, p, ix < 0 ? 0 : ix >= w ? w - 1 : ix, distance);
       }
     }
   }
