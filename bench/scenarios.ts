@@ -157,7 +157,10 @@ async function repeat(entries: Entry[], o: Options, main: string, fn: (e: Entry)
   const per = new Map<string, Record<string, unknown>[]>();
   const errors = new Map<string, string>();
   for (let r = 0; r < o.runs; r++) {
-    for (const e of entries) {
+    // Each run starts with a different system: whoever runs first on a cold box (page
+    // cache, CPU state, the first database created) would otherwise always be neurocards.
+    const order = entries.map((_, i) => entries[(i + r) % entries.length]);
+    for (const e of order) {
       if (errors.has(e.label)) continue;
       if (e.variant === 'rpc' && !rpcAvailable()) { errors.set(e.label, RPC_PENDING); continue; }
       try {

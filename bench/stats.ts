@@ -44,8 +44,15 @@ async function explain(url: string) {
     await sql.unsafe(`load 'auto_explain'`);
     for (const q of ['set auto_explain.log_min_duration = 0', 'set auto_explain.log_analyze = on',
       'set auto_explain.log_buffers = on', 'set auto_explain.log_nested_statements = on', 'set client_min_messages = log']) await sql.unsafe(q);
+    // complete() of the 25 jobs just claimed, in the same statement. Run six times before
+    // the captured one: plpgsql plans generically from the sixth call on, and the generic
+    // plan is the one a long-running worker uses.
+    const claimAndComplete = `with c as (select id, attempts from public.claim('explain', 25, 30))
+      select count(*) from public.complete('explain', (select array_agg(id) from c), (select array_agg(attempts) from c))`;
+    for (let i = 0; i < 6; i++) await sql.unsafe(`begin; ${claimAndComplete}; rollback;`).catch(async () => { await sql.unsafe('rollback').catch(() => {}); });
     for (const [title, q] of [
       ['claim(worker, 25, 30) on 1,000,000 rows, 100,000 queued', `select id from public.claim('explain', 25, 30)`],
+      ['claim 25, then complete() of those 25 (generic plan, 7th call in the session)', claimAndComplete],
       ['stats() on 1,000,000 rows', `select public.stats()`],
     ] as const) {
       await sql.begin(async (tx) => { await tx.unsafe(q); await tx.unsafe('rollback to savepoint none').catch(() => {}); }).catch(() => {});
