@@ -198,19 +198,8 @@ const toDateOrNull = (v: string | Date | null) => (v == null ? null : toDate(v))
 
 export function jobFromRow(r: JobRow): Job {
   return {
-    id: String(r.id),
-    kind: r.kind,
-    payload: r.payload,
-    status: r.status,
-    priority: r.priority,
+    ...claimedFromRow(r),
     runAt: toDate(r.run_at),
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: toDateOrNull(r.lease_expires_at),
-    lastError: r.last_error,
-    idempotencyKey: r.idempotency_key,
-    fairKey: r.fair_key,
     result: r.result,
     createdAt: toDate(r.created_at),
     startedAt: toDateOrNull(r.started_at),
