@@ -106,11 +106,15 @@ const baseEnv = {
   MALLOC_ARENA_MAX: '2', DB_POOL_SIZE: '4',
 };
 const procs: { proc: Proc; id: string }[] = [];
+const appLog: string[] = []; // warnings and errors of every app process, for the failure report
 let generation = 0;
 const spawnApp = (slot: number) => {
   const id = `p${slot}-g${++generation}`;
   const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id });
-  proc.child.stdout!.on('data', (d: Buffer) => { if (args.verbose) process.stderr.write(`[${id}] ${d}`); });
+  proc.child.stdout!.on('data', (d: Buffer) => {
+    if (args.verbose) process.stderr.write(`[${id}] ${d}`);
+    for (const line of String(d).split('\n')) if (line) appLog.push(`[${id}] ${line}`);
+  });
   procs[slot] = { proc, id };
   return id;
 };
@@ -123,6 +127,7 @@ let pgRestarts = 0;
 const chaosStart = Date.now();
 const chaosEnd = chaosStart + CHAOS_S * 1000;
 let burstDone = false, restartDone = false;
+const events: { what: string; at: number }[] = [];
 while (Date.now() < chaosEnd) {
   await sleep(2000 + Math.random() * 3000);
   const elapsed = (Date.now() - chaosStart) / 1000;
@@ -136,10 +141,12 @@ while (Date.now() < chaosEnd) {
   if (!restartDone && elapsed > CHAOS_S * 0.5) {
     restartDone = true;
     say('Postgres: restart');
+    events.push({ what: 'pg-stop', at: Date.now() });
     await pg.stop();
     await sleep(1500);
     pg = await startEmbedded({ dir: join(dir, 'pg'), port: pgPort, log: silent });
     pgRestarts++;
+    events.push({ what: 'pg-back', at: Date.now() });
     say('Postgres: back');
     continue;
   }
@@ -150,6 +157,7 @@ while (Date.now() < chaosEnd) {
   const kill = { id: victim.id, signal, at: Date.now(), held };
   kills.push(kill);
   victim.proc.child.kill(signal as NodeJS.Signals);
+  events.push({ what: `${signal}:${victim.id}`, at: Date.now() });
   say(`${signal} ${victim.id} (holding ${held} jobs)`);
   if (signal === 'SIGTERM') {
     const t = setTimeout(() => victim.proc.child.kill('SIGKILL'), 15_000);
@@ -198,6 +206,7 @@ const [renders] = await sql`select count(*)::int as cards from public.order_card
 
 // Effects seen by Telegram: successful sends per order and part.
 const sends = new Map<string, number>();
+const sendTimes = new Map<string, number[]>();
 for (const c of tg.calls) {
   if (!c.ok || (c.method !== 'sendPhoto' && c.method !== 'sendDocument')) continue;
   // grammY uploads as multipart with `photo: "attach://<name>"` and the file under <name>.
@@ -208,6 +217,7 @@ for (const c of tg.calls) {
   if (!m) continue;
   const key = `${m[1]}:${c.method === 'sendPhoto' ? 'photo' : 'document'}`;
   sends.set(key, (sends.get(key) ?? 0) + 1);
+  sendTimes.set(key, [...(sendTimes.get(key) ?? []), c.time]);
 }
 const uncommitted = new Map<string, number>();
 for (const r of await sql`select order_id::text, part, count(*)::int as n from public.order_deliveries
@@ -216,7 +226,22 @@ let duplicates = 0, explained = 0;
 for (const [key, n] of sends) {
   if (n <= 1) continue;
   duplicates += n - 1;
-  explained += Math.min(n - 1, uncommitted.get(key) ?? 0);
+  const why = Math.min(n - 1, uncommitted.get(key) ?? 0);
+  explained += why;
+  if (why < n - 1) {
+    // A failed run must say why: the delivery log, the job and the timeline around it.
+    const [orderId, part] = key.split(':');
+    const rel = (t: number | Date | null) => (t === null ? null : `${((+new Date(t) - chaosStart) / 1000).toFixed(2)}s`);
+    const rows = await sql`select attempt, worker, started_at, answered_at, committed_at from public.order_deliveries
+                           where order_id = ${orderId} and part = ${part} order by id`;
+    const [job] = await sql`select j.id, j.attempts, j.status, j.last_error from public.jobs j join public.orders o on o.deliver_job_id = j.id
+                            where o.id = ${orderId}`;
+    say(`unexplained duplicate ${key}: sends at ${sendTimes.get(key)!.map(rel).join(', ')}; job ${JSON.stringify(job)}`);
+    for (const r of rows) say(`  attempt ${r.attempt} ${r.worker}: begin ${rel(r.started_at)} answered ${rel(r.answered_at)} committed ${rel(r.committed_at)}`);
+    say(`  events: ${events.map((e) => `${e.what}@${rel(e.at)}`).join(' ')}`);
+    const jobId = String(job?.id ?? '-');
+    for (const l of appLog) if (l.includes(`"orderId":${orderId}`) || l.includes(`"${jobId}"`) || l.includes('lease')) say(`  ${l.slice(0, 400)}`);
+  }
 }
 const missingDeliveries = orderIds.filter((id) => !sends.has(`${id}:photo`) || !sends.has(`${id}:document`)).length;
 
