@@ -340,7 +340,7 @@ describe('HTTP API /api', () => {
       assert.ok(res.headers.get('retry-after'));
       await errorOf(res, 503, 'unavailable');
     } finally {
-      proxy.restore();
+      await proxy.restore();
     }
     let status = 0;
     for (let i = 0; i < 50 && status !== 404; i++) {

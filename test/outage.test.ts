@@ -49,7 +49,7 @@ describe('database outage', () => {
     const during = await store.enqueue(Array.from({ length: 10 }, () => ({ kind: 'noop', payload: { ms: 5 } })));
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - cutAt)));
     assert.equal((await queue()).status, 503, 'still 503 while the database is away');
-    proxy.restore();
+    await proxy.restore();
     const healedAfter = await waitFor(async () => ((await queue()).status === 200 ? Date.now() - cutAt - OUTAGE_MS : null), 30_000, '200 again');
 
     const all = [...jobs, ...during].map((j) => j.id);
@@ -73,6 +73,37 @@ describe('database outage', () => {
       `${all.length} jobs done, max attempts ${r.max_attempts}; NOTIFY wake-up after reconnect ${wakeMs} ms`);
     app.child.kill('SIGTERM');
     assert.equal((await app.exited).code, 0);
+  });
+});
+
+describe('reconnecting after a database restart', () => {
+  test('the direct store answers within 3 s of the database coming back, however many reconnects failed meanwhile', { timeout: 60_000 }, async () => {
+    // postgres.js's default backoff grows to 10-20 s after a few seconds of refused
+    // connections; a worker parked that long loses its leases to other instances.
+    const db = await createTestDb();
+    const proxy = await startPgProxy();
+    const s = new PostgresStore({ url: proxy.urlFor(db.url), poolSize: 4, prepare: true });
+    try {
+      await s.schemaVersion();
+      proxy.cut();
+      // Every refused connection attempt raises the pool's shared backoff.
+      let refused = 0;
+      const pending: Promise<unknown>[] = [];
+      for (const end = Date.now() + 4_000; Date.now() < end; await sleep(100)) {
+        pending.push(s.schemaVersion().catch(() => { refused++; }));
+      }
+      await proxy.restore();
+      const t0 = Date.now();
+      await Promise.all([...pending, ...Array.from({ length: 4 }, () => s.schemaVersion())]);
+      const backMs = Date.now() - t0;
+      console.log(`# 4 s of refused connections (${refused} queries failed): four new queries answered ${backMs} ms after the database came back`);
+      assert.ok(refused >= 5, `queries were refused during the outage (${refused})`);
+      assert.ok(backMs < 3_000, `answered ${backMs} ms after the database came back`);
+    } finally {
+      await s.close();
+      await proxy.close();
+      await db.drop();
+    }
   });
 });
 

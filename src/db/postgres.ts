@@ -19,6 +19,16 @@ export interface PostgresStoreOptions {
   onError?: (err: unknown) => void;
 }
 
+/**
+ * Seconds before reconnect attempt n. postgres.js defaults to 3^n/100 s capped at 20 s,
+ * with n shared by the whole pool: a 3 s database restart fails enough attempts to park
+ * every connection for 7-20 s after the database is back, and every query issued
+ * meanwhile (heartbeats, a delivery's commit) waits with it. Leases lapse and other
+ * instances take over jobs that are still running here. Capped at 1 s instead, well
+ * inside any lease.
+ */
+export const reconnectBackoff = (n: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** n, 1);
+
 export function createSql(o: PostgresStoreOptions) {
   return postgres(o.url, {
     max: o.poolSize,
@@ -26,6 +36,7 @@ export function createSql(o: PostgresStoreOptions) {
     onnotice: () => {},
     idle_timeout: 60,
     connect_timeout: 10,
+    backoff: reconnectBackoff,
     connection: { application_name: o.applicationName ?? 'neurocards' },
   });
 }
