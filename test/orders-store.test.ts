@@ -55,12 +55,35 @@ for (const adapter of adapters) {
       assert.equal(first!.status, 'rendered');
       assert.equal(again!.deliver_job_id, first!.deliver_job_id);
       assert.deepEqual(await orders.card(id), jpeg);
-      await orders.deliveryBegin(id, 'photo', 1, 'w');
+      const deliverJob = String(first!.deliver_job_id);
+      await db.sql`update public.jobs set status = 'running', lease_owner = 'w', attempts = 1, lease_expires_at = now() + interval '1 minute' where id = ${deliverJob}`;
+      assert.ok(!(await orders.deliveryBegin(id, 'photo', 1, 'w', deliverJob))!.fenced);
       const done = await orders.deliveryDone(id, 'photo', 77, 'PHOTO', new Date());
       assert.equal(done!.photo_message_id, 77);
-      await orders.deliveryBegin(id, 'document', 1, 'w');
+      await orders.deliveryBegin(id, 'document', 1, 'w', deliverJob);
       assert.equal((await orders.deliveryDone(id, 'document', 78, 'DOC', new Date()))!.status, 'sent');
       assert.equal((await orders.list(12, 'history'))[0].document_file_id, 'DOC');
+    });
+
+    test('a delivery begins only for the attempt that holds the deliver job\'s lease', async () => {
+      const r = await orders.confirm({ key: 'f1', userId: 13, chatId: 13, lang: 'en', photoFileId: 'F', title: 'T', features: [], template: 'bold', maxOpen: 5, dailyQuota: 5 });
+      const id = r.result === 'created' ? r.order.id : 0;
+      const job = String((await orders.rendered(id, { jpeg: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1 }, 1))!.deliver_job_id);
+      const lease = (owner: string | null, attempts: number, status = 'running') =>
+        db.sql`update public.jobs set status = ${status}::public.job_status, lease_owner = ${owner}, attempts = ${attempts} where id = ${job}`;
+      const rows = async () => (await db.sql`select count(*)::int as n from public.order_deliveries where order_id = ${id}`)[0].n as number;
+
+      await lease('w1', 2);
+      assert.equal((await orders.deliveryBegin(id, 'photo', 2, 'w2', job))!.fenced, true, 'another worker');
+      assert.equal((await orders.deliveryBegin(id, 'photo', 1, 'w1', job))!.fenced, true, 'an earlier attempt');
+      assert.equal(await rows(), 0, 'a fenced attempt logs no send');
+      const ok = await orders.deliveryBegin(id, 'photo', 2, 'w1', job);
+      assert.equal(ok!.fenced, undefined);
+      assert.equal(ok!.id, id);
+      assert.equal(await rows(), 1);
+      await lease(null, 2, 'queued'); // handed back at shutdown
+      assert.equal((await orders.deliveryBegin(id, 'document', 2, 'w1', job))!.fenced, true, 'a released job');
+      assert.equal(await rows(), 1);
     });
 
     test('sessions, update dedupe, leader lease, rate limiter', async () => {

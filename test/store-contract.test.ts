@@ -135,6 +135,21 @@ for (const adapter of adapters.filter((a) => !process.env.STORE_ADAPTER || a.nam
       assert.deepEqual(await store.complete('w2', [{ id: j.id, attempt: 2 }]), [j.id]);
     });
 
+    test('a database restart does not count against leases: none is taken over until the database has been up for a lease', async () => {
+      await reset();
+      await store.enqueue([{ kind: 'noop' }]);
+      const [j] = await store.claim('cut-off', 1, 30);
+      await db.sql`update public.jobs set lease_expires_at = now() - interval '1 second' where id = ${j.id}`;
+      // A lease longer than the server's uptime stands for "the database just restarted".
+      const [{ up }] = await db.sql`select ceil(extract(epoch from now() - pg_postmaster_start_time()))::int as up`;
+      assert.deepEqual(await store.claim('w2', 5, up + 3600), [], 'the holder may not have reconnected yet');
+      assert.deepEqual(await store.heartbeat({ workerId: 'cut-off', concurrency: 1, inFlight: 1, leaseSeconds: 30, ids: [j.id] }), [j.id],
+        'the holder renews when it is back');
+      await db.sql`update public.jobs set lease_expires_at = now() - interval '1 second' where id = ${j.id}`;
+      const [taken] = await store.claim('w2', 5, 1);
+      assert.equal(taken.id, j.id, 'a lease that expires with the database up is taken over');
+    });
+
     test('a lease that expires on the last attempt ends in dead with the reason', async () => {
       await reset();
       const [j] = await store.enqueue([{ kind: 'noop', maxAttempts: 1 }]);

@@ -37,6 +37,8 @@ export interface Order {
   delivered_at: string | null;
 }
 
+export type DeliveryBegin = Order & { fenced?: true };
+
 export interface QueuePosition {
   position: number;
   ahead: number;
@@ -86,7 +88,12 @@ export interface OrderStore {
   /** Stores the card (null: stored already) and enqueues its delivery in one transaction. */
   rendered(id: number, card: { jpeg: Buffer; width: number; height: number } | null, renderMs: number | null): Promise<Order | null>;
   card(id: number): Promise<Buffer | null>;
-  deliveryBegin(id: number, part: 'photo' | 'document', attempt: number, worker: string): Promise<Order | null>;
+  /**
+   * Logs a send about to happen and returns the order as it is now. Fenced by the
+   * deliver job's lease: `fenced` means this attempt no longer owns the job and must
+   * not send.
+   */
+  deliveryBegin(id: number, part: 'photo' | 'document', attempt: number, worker: string, jobId: string): Promise<DeliveryBegin | null>;
   deliveryDone(id: number, part: 'photo' | 'document', messageId: number, fileId: string, answeredAt: Date): Promise<Order | null>;
   fail(id: number, status: 'failed' | 'undeliverable', error: string): Promise<Order | null>;
   stats(): Promise<OrderStats>;
@@ -117,7 +124,7 @@ export const SIGNATURES = {
   order_start_render: { p_id: 'bigint' },
   order_rendered: { p_id: 'bigint', p_jpeg_b64: 'text', p_width: 'integer', p_height: 'integer', p_render_ms: 'integer' },
   order_card: { p_id: 'bigint' },
-  order_delivery_begin: { p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text' },
+  order_delivery_begin: { p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text', p_job: 'bigint' },
   order_delivery_done: { p_id: 'bigint', p_part: 'text', p_message_id: 'bigint', p_file_id: 'text', p_answered_at: 'timestamptz' },
   order_fail: { p_id: 'bigint', p_status: 'text', p_error: 'text' },
   order_stats: {},
@@ -181,8 +188,8 @@ export class SqlOrderStore implements OrderStore {
     const b64 = await this.call<string | null>('order_card', { p_id: id });
     return b64 ? Buffer.from(b64, 'base64') : null;
   }
-  deliveryBegin(id: number, part: 'photo' | 'document', attempt: number, worker: string) {
-    return this.call<Order | null>('order_delivery_begin', { p_id: id, p_part: part, p_attempt: attempt, p_worker: worker });
+  deliveryBegin(id: number, part: 'photo' | 'document', attempt: number, worker: string, jobId: string) {
+    return this.call<DeliveryBegin | null>('order_delivery_begin', { p_id: id, p_part: part, p_attempt: attempt, p_worker: worker, p_job: jobId });
   }
   deliveryDone(id: number, part: 'photo' | 'document', messageId: number, fileId: string, answeredAt: Date) {
     return this.call<Order | null>('order_delivery_done', {

@@ -1,7 +1,8 @@
 // deliver-card: the card as a photo (preview; Telegram recompresses photos) and as a
 // document (the full-resolution 900×1200 JPEG) with "Another variant" / "New card".
 //
-// Each part is logged before the call (order_delivery_begin) and committed right after
+// Each part is logged before the call (order_delivery_begin, which refuses an attempt
+// that no longer holds the job's lease) and committed right after
 // Telegram answers (order_delivery_done: message id + file_id). A retry skips parts
 // already committed; a part whose answer came but whose commit did not (process died in
 // that window) is sent again — order_deliveries keeps both attempts so such possible
@@ -16,6 +17,7 @@ import { messages } from '../../bot/i18n/index.ts';
 import { OPEN_STATUSES, type Order } from '../../db/orders.ts';
 import { classifyTelegramError, toJobError } from '../../telegram/api.ts';
 import { cardKeyboard } from '../../telegram/callbacks.ts';
+import { LeaseLostError } from '../pool.ts';
 import { defineJob } from '../registry.ts';
 import { PermanentError } from '../retry.ts';
 import { editAck, notify, type CardJobDeps } from './card-deps.ts';
@@ -55,7 +57,8 @@ export function deliverCardJob(d: CardJobDeps) {
       try {
         if (!order.photo_message_id) {
           const bytes = await cardBytes();
-          const now = await d.orders.deliveryBegin(orderId, 'photo', job.attempts, d.workerId);
+          const now = await d.orders.deliveryBegin(orderId, 'photo', job.attempts, d.workerId, job.id);
+          if (now?.fenced) throw new LeaseLostError();
           if (!isOpen(now)) return { skipped: now?.status };
           const msg = await d.api.sendPhoto(order.chat_id, new InputFile(bytes, `card-${orderId}.jpg`),
             { caption: t.cardCaption(orderId, order.title).slice(0, 1024) }, signal as never);
@@ -65,7 +68,8 @@ export function deliverCardJob(d: CardJobDeps) {
         }
         if (!order.document_message_id) {
           const bytes = await cardBytes();
-          const now = await d.orders.deliveryBegin(orderId, 'document', job.attempts, d.workerId);
+          const now = await d.orders.deliveryBegin(orderId, 'document', job.attempts, d.workerId, job.id);
+          if (now?.fenced) throw new LeaseLostError();
           if (!isOpen(now)) return { skipped: now?.status };
           const msg = await d.api.sendDocument(order.chat_id, new InputFile(bytes, `card-${orderId}-900x1200.jpg`), {
             caption: t.documentCaption,
@@ -77,7 +81,7 @@ export function deliverCardJob(d: CardJobDeps) {
           windows.document = Date.now() - answeredAt.getTime();
         }
       } catch (err) {
-        if (err instanceof PermanentError) throw err;
+        if (err instanceof PermanentError || err instanceof LeaseLostError) throw err;
         const f = classifyTelegramError(err);
         if (f.kind === 'blocked') {
           await d.orders.fail(orderId, 'undeliverable', f.message);
