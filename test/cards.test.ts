@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { bombPng } from './support/hostile-files.ts';
 import sharp from 'sharp';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, layout } from '../src/cards/designs.ts';
-import { face, GlyphSet, svgTextLine } from '../src/cards/fonts.ts';
+import { Canvas } from '../src/cards/canvas.ts';
+import { face, GlyphSet, setLine, svgTextLine } from '../src/cards/fonts.ts';
+import { glyphCacheSize, glyphMasks } from '../src/cards/glyph-cache.ts';
 import { BadPhotoError, inspectPhoto, placePhoto, PHOTO_LIMITS, type BadPhotoCode } from '../src/cards/photo.ts';
 import { renderPreview } from '../src/cards/preview.ts';
 import { CARD_SIZES, prepareContent, renderCard, warmUp, type CardInput } from '../src/cards/render.ts';
@@ -321,6 +323,30 @@ describe('fonts', () => {
     const c = await rasterLine('Жёлтый');
     assert.ok(differ(a, b) > 500);
     assert.equal(differ(a, c), 0);
+  });
+
+  it('text from cached glyph bitmaps matches the same text drawn as outlines, and a second card rasterises no glyph', async () => {
+    const text = 'Флакон 30 мл — хватает, Жёлтый ₽ Wq';
+    for (const [size, x, baseline] of [[80, 10.3, 80.6], [23.7, 12.85, 60.1]] as const) {
+      const f = face('regular');
+      const glyphs = new GlyphSet();
+      const body = svgTextLine(glyphs, f, text, x, baseline, size, '#000');
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="1400" height="110"><rect width="1400" height="110" fill="#fff"/>${glyphs.defs()}${body}</svg>`;
+      const outlines = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer();
+      const line = setLine(f, text, x, size);
+      const canvas = Canvas.from(Buffer.alloc(1400 * 110 * 3, 255), 1400, 110);
+      for (const m of await glyphMasks(line.glyphs.map((g) => ({ font: 'regular' as const, index: g.index, size, x: line.left + g.pen * line.scale, y: baseline })))) {
+        canvas.fillMask(m.mask, m.left, m.top, [0, 0, 0]);
+      }
+      let sum = 0, ink = 0;
+      for (let i = 0; i < outlines.length; i++) { sum += Math.abs(outlines[i] - canvas.data[i]); if (outlines[i] < 128) ink++; }
+      assert.ok(ink > 1000, 'the outlines have ink');
+      assert.ok(sum / outlines.length < 1, `mean difference ${(sum / outlines.length).toFixed(3)} at size ${size}`);
+    }
+    await renderCard({ photo, ...SAMPLE_TEXT.en, template: 'bold' });
+    const cached = glyphCacheSize();
+    await renderCard({ photo, ...SAMPLE_TEXT.en, template: 'bold' });
+    assert.equal(glyphCacheSize(), cached, 'every glyph came from the cache');
   });
 
   it('drops characters the font lacks instead of drawing tofu', () => {

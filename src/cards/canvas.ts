@@ -104,6 +104,40 @@ export class Canvas {
     }
   }
 
+  /**
+   * Paint `rgb` through a coverage mask (a glyph) with its top-left at (x, y), clipped to
+   * the canvas and to the box [x0, x1) × [y0, y1).
+   */
+  fillMask(mask: { data: Uint8Array; width: number; height: number }, x: number, y: number, rgb: readonly [number, number, number],
+    clip = { x0: 0, y0: 0, x1: this.width, y1: this.height }): void {
+    const { data: m, width: w, height: h } = mask;
+    const dst = this.data;
+    const W = this.width;
+    const [r, g, b] = rgb;
+    const i0 = Math.max(0, clip.x0 - x, -x);
+    const i1 = Math.min(w, clip.x1 - x, W - x);
+    const j0 = Math.max(0, clip.y0 - y, -y);
+    const j1 = Math.min(h, clip.y1 - y, this.height - y);
+    for (let j = j0; j < j1; j++) {
+      let s = j * w + i0;
+      let d = ((y + j) * W + x + i0) * 3;
+      for (let i = i0; i < i1; i++, s++, d += 3) {
+        const a = m[s];
+        if (a === 0) continue;
+        if (a === 255) {
+          dst[d] = r;
+          dst[d + 1] = g;
+          dst[d + 2] = b;
+        } else {
+          const ia = 255 - a;
+          dst[d] = (r * a + dst[d] * ia + 127) / 255;
+          dst[d + 1] = (g * a + dst[d + 1] * ia + 127) / 255;
+          dst[d + 2] = (b * a + dst[d + 2] * ia + 127) / 255;
+        }
+      }
+    }
+  }
+
   /** Blend an RGBA layer (straight, not premultiplied alpha) over the canvas at (x, y). */
   blend(layer: RawImage, x: number, y: number): void {
     if (layer.channels !== 4) {

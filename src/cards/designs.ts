@@ -4,7 +4,7 @@
  * scaled): a static background (cached per template), the photo placed in a
  * box, and boxed overlay layers with shapes and typeset text.
  */
-import { face, GlyphSet, svgTextLine, type Align, type FontId } from './fonts.ts';
+import { face, GlyphSet, setLine, svgTextLine, type Align, type FontId } from './fonts.ts';
 import type { Placement } from './photo.ts';
 import type { TemplateId } from './templates.ts';
 import { baselineOf, fitBlock, fitList, type Block, type ListBlock } from './text.ts';
@@ -20,14 +20,26 @@ export interface Content {
   price: string | null;
 }
 
-/** Part of the overlay: an SVG body in design coordinates, drawn only within its box. */
+/** Part of the overlay: an SVG body and text on top of it, in design coordinates, drawn only within its box. */
 export interface Layer {
   x: number;
   y: number;
   width: number;
   height: number;
-  /** SVG content (with its own <defs>) in design coordinates. */
+  /** SVG content (with its own <defs>) in design coordinates; '' when the layer is only text. */
   svg: string;
+  /** Upright text, drawn over the SVG from cached glyph bitmaps (see glyph-cache.ts). */
+  text: TextRun[];
+}
+
+/** Glyphs of one face, size and colour; each origin (x, baseline y) in design units. */
+export interface TextRun {
+  font: FontId;
+  /** Font size in design units per em. */
+  size: number;
+  /** '#rrggbb' */
+  fill: string;
+  glyphs: Array<{ index: number; x: number; y: number }>;
 }
 
 export interface Scene {
@@ -50,18 +62,20 @@ export interface Scene {
 
 /**
  * Everything a design draws over the photo, as boxed layers (rasterising only
- * the boxes is much cheaper than a full-card SVG). Glyph outlines are shared
- * within a layer through <defs>.
+ * the boxes is much cheaper than a full-card SVG). Upright text becomes glyph runs,
+ * drawn over the layer's shapes from cached bitmaps: rasterising the same outlines
+ * on every card was a third of a card's CPU. Text inside a transformed group (the
+ * promo badge's tilted price) stays SVG outlines, shared within a layer through <defs>.
  */
 class Overlay {
-  private readonly layers: Array<{ box: Omit<Layer, 'svg'>; glyphs: GlyphSet; defs: string[]; parts: string[] }> = [];
+  private readonly layers: Array<{ box: Omit<Layer, 'svg' | 'text'>; glyphs: GlyphSet; defs: string[]; parts: string[]; text: TextRun[]; groups: number }> = [];
 
   /** Start a new layer covering this box; later add/def/block calls draw into it. */
   layer(x: number, y: number, width: number, height: number): void {
     const x0 = Math.max(0, x);
     const y0 = Math.max(0, y);
     const box = { x: x0, y: y0, width: Math.min(W, x + width) - x0, height: Math.min(H, y + height) - y0 };
-    this.layers.push({ box, glyphs: new GlyphSet(), defs: [], parts: [] });
+    this.layers.push({ box, glyphs: new GlyphSet(), defs: [], parts: [], text: [], groups: 0 });
   }
 
   private get current() {
@@ -71,26 +85,41 @@ class Overlay {
   }
 
   add(svg: string): void {
-    this.current.parts.push(svg);
+    const l = this.current;
+    l.parts.push(svg);
+    l.groups += (svg.match(/<g[\s>]/g)?.length ?? 0) - (svg.match(/<\/g>/g)?.length ?? 0);
   }
 
   def(svg: string): void {
     this.current.defs.push(svg);
   }
 
-  /** Draw a typeset block whose top edge is `top`; x is left/centre/right edge per align. */
+  /**
+   * Draw a typeset block whose top edge is `top`; x is left/centre/right edge per align.
+   * Drawn over every shape of its layer, so a shape added later must not overlap it.
+   */
   block(b: Block, font: FontId, x: number, top: number, fill: string, align: Align = 'left', tracking = 0): void {
     const f = face(font);
     const l = this.current;
     b.lines.forEach((line, i) => {
-      l.parts.push(svgTextLine(l.glyphs, f, line.text, x, baselineOf(b, top, i), b.size, fill, align, tracking));
+      const baseline = baselineOf(b, top, i);
+      if (l.groups > 0 || !/^#[0-9a-f]{6}$/i.test(fill)) {
+        l.parts.push(svgTextLine(l.glyphs, f, line.text, x, baseline, b.size, fill, align, tracking));
+        return;
+      }
+      const set = setLine(f, line.text, x, b.size, align, tracking);
+      l.text.push({ font, size: b.size, fill, glyphs: set.glyphs.map((g) => ({ index: g.index, x: set.left + g.pen * set.scale, y: baseline })) });
     });
   }
 
   toLayers(): Layer[] {
     return this.layers
-      .filter((l) => l.parts.length > 0 && l.box.width > 0 && l.box.height > 0)
-      .map((l) => ({ ...l.box, svg: l.glyphs.defs().replace('</defs>', l.defs.join('') + '</defs>') + l.parts.join('') }));
+      .filter((l) => (l.parts.length > 0 || l.text.length > 0) && l.box.width > 0 && l.box.height > 0)
+      .map((l) => ({
+        ...l.box,
+        svg: l.parts.length ? l.glyphs.defs().replace('</defs>', l.defs.join('') + '</defs>') + l.parts.join('') : '',
+        text: l.text,
+      }));
   }
 }
 

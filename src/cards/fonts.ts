@@ -16,6 +16,13 @@ export const FONT_FILES: Readonly<Record<FontId, string>> = {
   bold: 'DejaVuSans-Bold.ttf',
 };
 
+export interface GlyphBounds {
+  xMin: number;
+  yMin: number;
+  xMax: number;
+  yMax: number;
+}
+
 interface GlyphInfo {
   index: number;
   /** Advance width in font units. */
@@ -26,6 +33,7 @@ export class Face {
   readonly upm: number;
   private readonly chars = new Map<string, GlyphInfo | null>();
   private readonly paths = new Map<number, string>();
+  private readonly boxes = new Map<number, GlyphBounds | null>();
 
   constructor(
     readonly id: FontId,
@@ -61,6 +69,28 @@ export class Face {
       this.paths.set(index, d);
     }
     return d;
+  }
+
+  /** Bounding box of a glyph's outline in font units (y up); null when it draws nothing. */
+  bounds(index: number): GlyphBounds | null {
+    let b = this.boxes.get(index);
+    if (b === undefined) {
+      b = null;
+      // The on- and off-curve points bound a quadratic outline.
+      for (const c of this.font.contours(index)) {
+        for (const p of c) {
+          if (!b) b = { xMin: p.x, yMin: p.y, xMax: p.x, yMax: p.y };
+          else {
+            if (p.x < b.xMin) b.xMin = p.x;
+            if (p.x > b.xMax) b.xMax = p.x;
+            if (p.y < b.yMin) b.yMin = p.y;
+            if (p.y > b.yMax) b.yMax = p.y;
+          }
+        }
+      }
+      this.boxes.set(index, b);
+    }
+    return b;
   }
 
   /**
@@ -127,6 +157,33 @@ export class GlyphSet {
 
 export type Align = 'left' | 'center' | 'right';
 
+/** One line set in a face: its left edge, the scale (design units per font unit) and each drawn glyph's pen position in font units. */
+export interface SetLine {
+  left: number;
+  scale: number;
+  glyphs: Array<{ index: number; pen: number }>;
+}
+
+/** Lay out one line; x is the left edge, centre or right edge according to `align`. */
+export function setLine(f: Face, text: string, x: number, size: number, align: Align = 'left', tracking = 0): SetLine {
+  const trackUnits = tracking * f.upm;
+  const scale = size / f.upm;
+  const width = f.advance(text, trackUnits) * scale;
+  const left = align === 'left' ? x : align === 'center' ? x - width / 2 : x - width;
+  const glyphs: SetLine['glyphs'] = [];
+  let pen = 0;
+  let prev = -1;
+  for (const ch of text) {
+    const g = f.glyph(ch);
+    if (!g) continue;
+    if (prev >= 0) pen += f.kern(prev, g.index) + trackUnits;
+    if (ch !== ' ' && ch !== '\u00a0') glyphs.push({ index: g.index, pen: Math.round(pen) });
+    pen += g.advance;
+    prev = g.index;
+  }
+  return { left, scale, glyphs };
+}
+
 /**
  * SVG for one line of text. (x, baseline) in design units; x is the left edge,
  * centre or right edge according to `align`.
@@ -142,23 +199,9 @@ export function svgTextLine(
   align: Align = 'left',
   tracking = 0,
 ): string {
-  const trackUnits = tracking * f.upm;
-  const scale = size / f.upm;
-  const width = f.advance(text, trackUnits) * scale;
-  const left = align === 'left' ? x : align === 'center' ? x - width / 2 : x - width;
-  let out = `<g fill="${fill}" transform="translate(${r2(left)} ${r2(baseline)}) scale(${scale.toFixed(5)})">`;
-  let pen = 0;
-  let prev = -1;
-  for (const ch of text) {
-    const g = f.glyph(ch);
-    if (!g) continue;
-    if (prev >= 0) pen += f.kern(prev, g.index) + trackUnits;
-    if (ch !== ' ' && ch !== '\u00a0') {
-      out += `<use xlink:href="#${glyphs.ref(f, g.index)}" x="${Math.round(pen)}"/>`;
-    }
-    pen += g.advance;
-    prev = g.index;
-  }
+  const line = setLine(f, text, x, size, align, tracking);
+  let out = `<g fill="${fill}" transform="translate(${r2(line.left)} ${r2(baseline)}) scale(${line.scale.toFixed(5)})">`;
+  for (const g of line.glyphs) out += `<use xlink:href="#${glyphs.ref(f, g.index)}" x="${g.pen}"/>`;
   return out + '</g>';
 }
 

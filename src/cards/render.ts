@@ -7,6 +7,7 @@ import sharp, { type JpegOptions } from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, type Content, type Layer } from './designs.ts';
 import { loadFonts } from './fonts.ts';
+import { glyphMasks, type PlacedMask } from './glyph-cache.ts';
 import { Semaphore } from './limit.ts';
 import { inspectPhoto, placePhoto } from './photo.ts';
 import { samplePhoto } from './sample.ts';
@@ -92,8 +93,19 @@ function background(template: TemplateId, size: CardSize, body: string): Promise
   return p;
 }
 
+interface RasterLayer {
+  /** The layer's shapes (null when it has none), drawn at (left, top). */
+  img: RawImage | null;
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+  /** Its text, drawn over the shapes within the same box. */
+  text: Array<{ rgb: [number, number, number]; masks: PlacedMask[] }>;
+}
+
 /** Rasterise one overlay layer at scale k (pixels per design unit), snapped to whole pixels. */
-async function rasterLayer(layer: Layer, k: number, dims: { width: number; height: number }): Promise<{ img: RawImage; left: number; top: number } | null> {
+async function rasterLayer(layer: Layer, k: number, dims: { width: number; height: number }): Promise<RasterLayer | null> {
   const left = Math.max(0, Math.floor(layer.x * k));
   const top = Math.max(0, Math.floor(layer.y * k));
   const right = Math.min(dims.width, Math.ceil((layer.x + layer.width) * k));
@@ -102,8 +114,22 @@ async function rasterLayer(layer: Layer, k: number, dims: { width: number; heigh
   const w = right - left;
   const h = bottom - top;
   const viewBox = `${left / k} ${top / k} ${w / k} ${h / k}`;
-  const { data, info } = await sharp(svgDoc(layer.svg, w, h, viewBox)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { img: { data, width: info.width, height: info.height, channels: info.channels as 3 | 4 }, left, top };
+  const [img, ...text] = await Promise.all([
+    layer.svg
+      ? sharp(svgDoc(layer.svg, w, h, viewBox)).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+        .then(({ data, info }): RawImage => ({ data, width: info.width, height: info.height, channels: info.channels as 3 | 4 }))
+      : null,
+    ...layer.text.map(async (run) => ({
+      rgb: hexRgb(run.fill),
+      masks: await glyphMasks(run.glyphs.map((g) => ({ font: run.font, index: g.index, size: run.size * k, x: g.x * k, y: g.y * k }))),
+    })),
+  ]);
+  return { img, left, top, right, bottom, text };
+}
+
+function hexRgb(hex: string): [number, number, number] {
+  const v = parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
 
 /** Clean and bound the seller's words as the card will show them. */
@@ -161,7 +187,12 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
         bottom: bottom && { left: bottom.left * k, right: bottom.right * k },
         shade: shade && { height: shade.height * k, opacity: shade.opacity },
       });
-      for (const l of layers) if (l) canvas.blend(l.img, l.left, l.top);
+      for (const l of layers) {
+        if (!l) continue;
+        if (l.img) canvas.blend(l.img, l.left, l.top);
+        const clip = { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom };
+        for (const run of l.text) for (const m of run.masks) canvas.fillMask(m.mask, m.left, m.top, run.rgb, clip);
+      }
       const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })
         .jpeg(JPEG_OPTIONS)
         .toBuffer();
