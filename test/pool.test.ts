@@ -125,6 +125,26 @@ describe('worker pool', () => {
     await pool.stop(1000);
   });
 
+  test('a backlog of short jobs is claimed ahead (never more than concurrency running); what is held goes back unspent at stop', async () => {
+    const claims: number[] = [];
+    const spy = Object.create(store) as PostgresStore;
+    spy.claim = (w: string, limit: number, lease: number) => { claims.push(limit); return store.claim(w, limit, lease); };
+    const pool = newPool({ store: spy, concurrency: 4 });
+    const jobs = await store.enqueue(Array.from({ length: 3000 }, () => ({ kind: 'noop', payload: { ms: 0 } })));
+    await pool.start();
+    await waitFor(async () => pool.claimed >= 1500, 30_000, 'half the backlog');
+    const res = await pool.stop(2_000);
+    assert.ok(pool.peakInFlight <= 4, `peak ${pool.peakInFlight}`);
+    assert.ok(claims.some((n) => n > 4), `claimed ahead: ${claims.slice(0, 40)}`);
+    assert.ok(claims.every((n) => n <= 8), 'at most concurrency + maxAhead per claim');
+    const ids = jobs.map((j) => j.id);
+    const rows = await db.sql`select status::text, attempts, count(*)::int as n from public.jobs where id = any(${ids}::bigint[]) group by 1, 2`;
+    const by = Object.fromEntries(rows.map((r) => [`${r.status}/${r.attempts}`, r.n]));
+    assert.deepEqual(Object.keys(by).sort(), ['queued/0', 'succeeded/1'], `after stop: ${JSON.stringify(by)} (${JSON.stringify(res)})`);
+    assert.equal(by['succeeded/1'] + by['queued/0'], 3000);
+    await db.sql`delete from public.jobs where status = 'queued'`;
+  });
+
   test('graceful stop: running jobs finish within the grace period, the rest go back without spending an attempt', async () => {
     const pool = newPool({ concurrency: 4 });
     await pool.start();

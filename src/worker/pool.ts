@@ -2,6 +2,14 @@
 // under p-limit (JOB_CONCURRENCY is a hard cap on handlers in flight), and records
 // outcomes through the Settler. Wake-ups come from LISTEN/NOTIFY (direct mode), a job
 // finishing (a slot frees up), or a poll timer that backs off while the queue is idle.
+//
+// Claiming ahead: with a backlog of short jobs, a claim's round trip is the ceiling
+// (25 slots / 2 ms = 12,500 jobs/s, whatever the handlers cost). So while the last claim
+// came back full, the pool also claims the jobs it expects to finish during one claim's
+// round trip (Little's law: concurrency × claim time / job time, at most concurrency)
+// and holds them, leased and heartbeated, until a slot frees. For jobs that take longer
+// than a claim (a card render) that is zero: an idle instance next door is never kept
+// waiting for jobs this one holds. Held jobs are handed back unspent at shutdown.
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { z } from 'zod';
@@ -37,6 +45,8 @@ export interface PoolOptions {
   leaseSeconds: number;
   /** Longest idle poll interval. RPC mode starts at 1/10 of it after work and backs off. */
   pollIntervalMs: number;
+  /** Most jobs claimed ahead of free slots (default: concurrency; 0 = never). */
+  maxAhead?: number;
   hooks?: PoolHooks;
 }
 
@@ -101,6 +111,12 @@ class JobCtx {
 
 export class WorkerPool {
   private readonly running = new Map<string, Running>();
+  /** Claimed ahead, waiting for a slot (see the top of the file). */
+  private readonly ahead: Array<{ job: ClaimedJob; claimedAt: number }> = [];
+  /** Moving averages (ms) of a claim's round trip and of a handler's run. */
+  private claimMs = 0;
+  private runMs = -1;
+  private backlog = false;
   private readonly settling = new Map<string, { job: ClaimedJob; claimedAt: number; startedAt: number; error?: string }>();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly settler: Settler;
@@ -132,6 +148,7 @@ export class WorkerPool {
       inFlight: () => this.running.size,
       held: () => {
         const held = new Map<string, number>();
+        for (const a of this.ahead) held.set(a.job.id, a.claimedAt);
         for (const [id, r] of this.running) if (!r.abandoned) held.set(id, r.claimedAt);
         for (const [id, s] of this.settling) held.set(id, s.claimedAt);
         return held;
@@ -185,15 +202,42 @@ export class WorkerPool {
     this.pollTimer.unref();
   }
 
+  /**
+   * How many jobs to ask for: the free slots, or with a backlog of short jobs, what the
+   * pool will get through during one claim's round trip (Little's law), up to
+   * concurrency + maxAhead. Minus what is held already.
+   */
+  private get wanted(): number {
+    const c = this.o.concurrency;
+    const free = c - this.running.size;
+    const max = this.o.maxAhead ?? c;
+    let want = free;
+    if (this.backlog && max > 0 && this.runMs >= 0) {
+      const flow = Math.floor((c * this.claimMs) / Math.max(this.runMs, 0.01));
+      want = Math.max(free, Math.min(flow, c + max));
+    }
+    return want - this.ahead.length;
+  }
+
+  /** Start held jobs while slots are free. */
+  private fill() {
+    while (this.ahead.length > 0 && this.running.size < this.o.concurrency && !this.stopping) {
+      const a = this.ahead.shift()!;
+      this.run(a.job, a.claimedAt);
+    }
+  }
+
   private async claimLoop(): Promise<void> {
     try {
       for (;;) {
         this.claimAgain = false;
-        const free = this.o.concurrency - this.running.size;
-        if (this.stopping || free <= 0) return;
+        const want = this.wanted;
+        if (this.stopping || want <= 0) return;
         let jobs: ClaimedJob[];
         try {
-          jobs = await this.o.store.claim(this.o.workerId, free, this.o.leaseSeconds);
+          const t0 = performance.now();
+          jobs = await this.o.store.claim(this.o.workerId, want, this.o.leaseSeconds);
+          this.claimMs = this.claimMs ? this.claimMs * 0.8 + (performance.now() - t0) * 0.2 : performance.now() - t0;
           this.claimErrorSince = null;
           this.lastClaimError = null;
         } catch (err) {
@@ -205,8 +249,11 @@ export class WorkerPool {
           return;
         }
         this.claimed += jobs.length;
-        for (const job of jobs) this.run(job);
-        if (jobs.length < free) {
+        this.backlog = jobs.length >= want;
+        const now = Date.now();
+        for (const job of jobs) this.ahead.push({ job, claimedAt: now });
+        this.fill();
+        if (jobs.length < want) {
           // Queue drained (for now): wait for a wake-up, a free slot, or the poll timer.
           this.pollDelay = jobs.length > 0 ? this.minPoll : Math.min(this.o.pollIntervalMs, this.pollDelay * 2);
           this.schedulePoll(this.pollDelay);
@@ -221,9 +268,8 @@ export class WorkerPool {
     }
   }
 
-  private run(job: ClaimedJob) {
-    const now = Date.now();
-    const r: Running = { job, claimedAt: now, startedAt: now, abandoned: false };
+  private run(job: ClaimedJob, claimedAt: number) {
+    const r: Running = { job, claimedAt, startedAt: Date.now(), abandoned: false };
     this.running.set(job.id, r);
     if (this.running.size > this.peakInFlight) this.peakInFlight = this.running.size;
     void this.limit(this.runOne, r);
@@ -238,7 +284,10 @@ export class WorkerPool {
       clearTimeout(r.timer);
       r.interrupt = undefined;
       this.running.delete(r.job.id);
-      this.kick(); // a slot is free
+      const ms = Date.now() - r.startedAt;
+      this.runMs = this.runMs < 0 ? ms : this.runMs * 0.9 + ms * 0.1;
+      this.fill(); // a slot is free
+      this.kick();
     }
   };
 
@@ -288,6 +337,8 @@ export class WorkerPool {
 
   private onLeaseLost(ids: string[]) {
     for (const id of ids) {
+      const held = this.ahead.findIndex((a) => a.job.id === id);
+      if (held >= 0) this.ahead.splice(held, 1);
       const r = this.running.get(id);
       if (r) { r.abandoned = true; interrupt(r, new LeaseLostError()); }
       if (this.settling.has(id)) { this.settler.drop(id); this.onSettled(id, 'lost'); }
@@ -303,15 +354,26 @@ export class WorkerPool {
     if (this.stopping) return { finished: 0, released: 0 };
     this.stopping = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    // A claim on its way lands its jobs in the held list: wait for it.
+    for (const end = Date.now() + 10_000; this.claiming && Date.now() < end;) await sleep(5);
+    // Held jobs never started: back to the queue at once, for any instance to take.
+    const held = this.ahead.splice(0).map((a) => a.job.id);
+    let released = 0;
+    if (held.length) {
+      try {
+        released += await this.o.store.release(this.o.workerId, held);
+      } catch (err) {
+        this.o.log.error({ err: scrub((err as Error).message) }, 'could not hand held jobs back; their leases will expire');
+      }
+    }
     const before = this.running.size;
     const deadline = Date.now() + graceMs;
     while (this.running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     const left = [...this.running.values()].filter((r) => !r.abandoned);
-    let released = 0;
     if (left.length) {
       for (const r of left) r.abandoned = true;
       try {
-        released = await this.o.store.release(this.o.workerId, left.map((r) => r.job.id));
+        released += await this.o.store.release(this.o.workerId, left.map((r) => r.job.id));
       } catch (err) {
         this.o.log.error({ err: scrub((err as Error).message) }, 'could not hand jobs back; their leases will expire');
       }
