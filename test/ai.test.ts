@@ -12,6 +12,7 @@ import { renderCard } from '../src/cards/render.ts';
 import { samplePhoto } from '../src/cards/sample.ts';
 import { loadConfig } from '../src/config.ts';
 import { postgresOrderStore } from '../src/db/orders-postgres.ts';
+import { waitFor } from './support/wait.ts';
 import { createLogger, type Logger } from '../src/log.ts';
 import { startApp, type RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
@@ -75,7 +76,12 @@ describe('end to end through the bot', () => {
     const ack = await after(u, () => u.pressButton(summary.message_id, confirmData));
     const doc = await u.waitForMessage((m) => m.kind === 'document', 20_000);
     const id = Number(ack.text!.match(/№(\d+)/)![1]);
-    const [job] = await db.sql`select j.result, j.status, o.photo_file_id from public.orders o join public.jobs j on j.id = o.render_job_id where o.id = ${id}`;
+    // The render job enqueues the delivery before it returns, and its own outcome is
+    // recorded in the next completion batch: the card can arrive a few ms before that.
+    const [job] = await waitFor(async () => {
+      const rows = await db.sql`select j.result, j.status, o.photo_file_id from public.orders o join public.jobs j on j.id = o.render_job_id where o.id = ${id}`;
+      return rows[0]?.status === 'running' ? null : rows;
+    }, 5_000, 'the render job to be recorded');
     // the exact bytes the render job downloaded
     const sent = tg.fileBytes(job.photo_file_id)!;
     return { u, doc, result: job.result, status: job.status, sent };
