@@ -41,6 +41,8 @@ export interface PlacedMask {
 }
 
 const cache = new Map<string, GlyphMask | null>();
+/** Atlases being rasterised, by the keys they will fill: concurrent cards wait for them. */
+const pending = new Map<string, Promise<void>>();
 
 interface Snapped { key: string; ix: number; iy: number; fx: number; fy: number; draw: GlyphDraw }
 
@@ -54,18 +56,27 @@ function snap(d: GlyphDraw): Snapped {
   return { key: `${d.font[0]}${d.index}@${d.size.toFixed(2)}/${fx}${fy}`, ix, iy, fx, fy, draw: d };
 }
 
-/** Masks for `draws`, in order; glyphs that draw nothing are left out. */
-export async function glyphMasks(draws: GlyphDraw[]): Promise<PlacedMask[]> {
+/** Masks for `draws`, one per draw in order (null for a glyph that draws nothing, a space). */
+export async function glyphMasks(draws: GlyphDraw[]): Promise<Array<PlacedMask | null>> {
   const snapped = draws.map(snap);
   const missing = new Map<string, Snapped>();
-  for (const s of snapped) if (!cache.has(s.key) && !missing.has(s.key)) missing.set(s.key, s);
-  if (missing.size) await rasterise([...missing.values()]);
-  const out: PlacedMask[] = [];
+  const waits = new Set<Promise<void>>();
   for (const s of snapped) {
-    const mask = cache.get(s.key);
-    if (mask) out.push({ mask, left: s.ix + mask.dx, top: s.iy + mask.dy });
+    if (cache.has(s.key) || missing.has(s.key)) continue;
+    const p = pending.get(s.key);
+    if (p) waits.add(p);
+    else missing.set(s.key, s);
   }
-  return out;
+  if (missing.size) {
+    const p = rasterise([...missing.values()]).finally(() => { for (const k of missing.keys()) pending.delete(k); });
+    for (const k of missing.keys()) pending.set(k, p);
+    waits.add(p);
+  }
+  await Promise.all(waits);
+  return snapped.map((s) => {
+    const mask = cache.get(s.key);
+    return mask ? { mask, left: s.ix + mask.dx, top: s.iy + mask.dy } : null;
+  });
 }
 
 /** Rasterise glyphs into one atlas (shelf-packed rows) with a single librsvg call, and cut it up. */

@@ -7,7 +7,7 @@ import sharp, { type JpegOptions } from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, type Content, type Layer } from './designs.ts';
 import { loadFonts } from './fonts.ts';
-import { glyphMasks, type PlacedMask } from './glyph-cache.ts';
+import { glyphMasks, type GlyphDraw } from './glyph-cache.ts';
 import { Semaphore } from './limit.ts';
 import { inspectPhoto, placePhoto } from './photo.ts';
 import { samplePhoto } from './sample.ts';
@@ -100,11 +100,9 @@ interface RasterLayer {
   top: number;
   right: number;
   bottom: number;
-  /** Its text, drawn over the shapes within the same box. */
-  text: Array<{ rgb: [number, number, number]; masks: PlacedMask[] }>;
 }
 
-/** Rasterise one overlay layer at scale k (pixels per design unit), snapped to whole pixels. */
+/** Rasterise one overlay layer's shapes at scale k (pixels per design unit), snapped to whole pixels. */
 async function rasterLayer(layer: Layer, k: number, dims: { width: number; height: number }): Promise<RasterLayer | null> {
   const left = Math.max(0, Math.floor(layer.x * k));
   const top = Math.max(0, Math.floor(layer.y * k));
@@ -114,17 +112,23 @@ async function rasterLayer(layer: Layer, k: number, dims: { width: number; heigh
   const w = right - left;
   const h = bottom - top;
   const viewBox = `${left / k} ${top / k} ${w / k} ${h / k}`;
-  const [img, ...text] = await Promise.all([
-    layer.svg
-      ? sharp(svgDoc(layer.svg, w, h, viewBox)).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
-        .then(({ data, info }): RawImage => ({ data, width: info.width, height: info.height, channels: info.channels as 3 | 4 }))
-      : null,
-    ...layer.text.map(async (run) => ({
-      rgb: hexRgb(run.fill),
-      masks: await glyphMasks(run.glyphs.map((g) => ({ font: run.font, index: g.index, size: run.size * k, x: g.x * k, y: g.y * k }))),
-    })),
-  ]);
-  return { img, left, top, right, bottom, text };
+  let img: RawImage | null = null;
+  if (layer.svg) {
+    const { data, info } = await sharp(svgDoc(layer.svg, w, h, viewBox)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    img = { data, width: info.width, height: info.height, channels: info.channels as 3 | 4 };
+  }
+  return { img, left, top, right, bottom };
+}
+
+/** Every glyph of the card's text, in pixels, in layer and run order: one cache lookup for the card. */
+function textDraws(layers: Layer[], k: number): GlyphDraw[] {
+  const draws: GlyphDraw[] = [];
+  for (const l of layers) {
+    for (const run of l.text) {
+      for (const g of run.glyphs) draws.push({ font: run.font, index: g.index, size: run.size * k, x: g.x * k, y: g.y * k });
+    }
+  }
+  return draws;
 }
 
 function hexRgb(hex: string): [number, number, number] {
@@ -166,8 +170,9 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
       width: Math.round(scene.photo.width * k),
       height: Math.round(scene.photo.height * k),
     };
-    const [bg, photo, ...layers] = await Promise.all([
+    const [bg, masks, photo, ...layers] = await Promise.all([
       background(input.template, size, scene.background),
+      glyphMasks(textDraws(scene.layers, k)),
       placePhoto(input.photo, info, {
         width: box.width,
         height: box.height,
@@ -187,12 +192,18 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
         bottom: bottom && { left: bottom.left * k, right: bottom.right * k },
         shade: shade && { height: shade.height * k, opacity: shade.opacity },
       });
-      for (const l of layers) {
-        if (!l) continue;
-        if (l.img) canvas.blend(l.img, l.left, l.top);
-        const clip = { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom };
-        for (const run of l.text) for (const m of run.masks) canvas.fillMask(m.mask, m.left, m.top, run.rgb, clip);
-      }
+      let next = 0; // masks are in the order of textDraws()
+      scene.layers.forEach((layer, i) => {
+        const l = layers[i];
+        if (l?.img) canvas.blend(l.img, l.left, l.top);
+        for (const run of layer.text) {
+          const rgb = hexRgb(run.fill);
+          for (let g = 0; g < run.glyphs.length; g++) {
+            const m = masks[next++];
+            if (m && l) canvas.fillMask(m.mask, m.left, m.top, rgb, { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom });
+          }
+        }
+      });
       const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })
         .jpeg(JPEG_OPTIONS)
         .toBuffer();
