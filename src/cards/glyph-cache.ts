@@ -119,7 +119,7 @@ function remember(key: string, mask: GlyphMask | null) {
   cache.set(key, mask);
 }
 
-/** Number of cached masks (for tests and the bench). */
+/** Number of cached masks (tests check that a repeated card adds none). */
 export function glyphCacheSize(): number {
   return cache.size;
 }

@@ -217,7 +217,7 @@ function edgeStats(img: RawImage, at: (i: number) => [number, number], count: nu
   return { deviation, roughness };
 }
 
-function hexRgb(hex: string): [number, number, number] {
+export function hexRgb(hex: string): [number, number, number] {
   const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
   if (!m) throw new TypeError(`bad colour ${hex}`);
   return [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)];

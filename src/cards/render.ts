@@ -9,7 +9,7 @@ import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, type Content, type Layer } from '.
 import { loadFonts } from './fonts.ts';
 import { glyphMasks, type GlyphDraw } from './glyph-cache.ts';
 import { Semaphore } from './limit.ts';
-import { inspectPhoto, placePhoto } from './photo.ts';
+import { hexRgb, inspectPhoto, placePhoto } from './photo.ts';
 import { samplePhoto } from './sample.ts';
 import { TEMPLATE_IDS, isTemplateId, type TemplateId } from './templates.ts';
 import { FEATURE_MAX_CHARS, FEATURES_MAX, TITLE_MAX_CHARS, cleanText, formatPrice, truncateChars } from './text.ts';
@@ -131,11 +131,6 @@ function textDraws(layers: Layer[], k: number): GlyphDraw[] {
   return draws;
 }
 
-function hexRgb(hex: string): [number, number, number] {
-  const v = parseInt(hex.slice(1), 16);
-  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
-}
-
 /** Clean and bound the seller's words as the card will show them. */
 export function prepareContent(input: Pick<CardInput, 'title' | 'features' | 'price'>): Content {
   return {
@@ -196,11 +191,12 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
       scene.layers.forEach((layer, i) => {
         const l = layers[i];
         if (l?.img) canvas.blend(l.img, l.left, l.top);
+        const clip = l && { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom };
         for (const run of layer.text) {
           const rgb = hexRgb(run.fill);
           for (let g = 0; g < run.glyphs.length; g++) {
             const m = masks[next++];
-            if (m && l) canvas.fillMask(m.mask, m.left, m.top, rgb, { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom });
+            if (m && clip) canvas.fillMask(m.mask, m.left, m.top, rgb, clip);
           }
         }
       });

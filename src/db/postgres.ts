@@ -27,7 +27,7 @@ export interface PostgresStoreOptions {
  * instances take over jobs that are still running here. Capped at 1 s instead, well
  * inside any lease.
  */
-export const reconnectBackoff = (n: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** n, 1);
+const reconnectBackoff = (n: number) => (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** n, 1);
 
 export function createSql(o: PostgresStoreOptions) {
   return postgres(o.url, {
