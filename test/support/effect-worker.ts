@@ -14,6 +14,7 @@ const url = process.env.DATABASE_URL!;
 const workerId = process.env.WORKER_ID!;
 const concurrency = Number(process.env.CONCURRENCY ?? 8);
 const effects = postgres(url, { max: 4, onnotice: () => {} });
+const epochSeconds = () => (performance.timeOrigin + performance.now()) / 1000;
 let current = 0;
 let peak = 0;
 
@@ -25,11 +26,14 @@ const effectJob = defineJob({
   async handle({ ms }, { job, signal }) {
     current++;
     peak = Math.max(peak, current);
-    const startedAt = new Date();
+    // Start and end of the work (up to the write) on this process' clock, to the
+    // microsecond: a Date (whole ms) for the start against the database's now() for the
+    // end made back-to-back jobs look overlapping.
+    const startedAt = epochSeconds();
     try {
       await sleep(ms, undefined, { signal });
       await effects`insert into test_effects (job_id, attempt, worker, started_at, finished_at)
-                    values (${job.id}, ${job.attempts}, ${workerId}, ${startedAt}, now())`;
+                    values (${job.id}, ${job.attempts}, ${workerId}, to_timestamp(${startedAt}), to_timestamp(${epochSeconds()}))`;
     } finally {
       current--;
     }
