@@ -39,7 +39,9 @@ begin
   select array_agg(f.id),
          case when p_results is not null then jsonb_object_agg(f.id::text, p_results -> (d.ord::int - 1)) end
     into v_ids, v_results
-    from unnest(p_ids, p_attempts) with ordinality as d(id, attempt, ord)
+    -- In id order, the order heartbeat() and release() lock in, so a complete and a
+    -- heartbeat of the same instance never wait on each other in a cycle.
+    from (select u.* from unnest(p_ids, p_attempts) with ordinality as u(id, attempt, ord) order by u.id) d
     cross join lateral (
       select j.id from public.jobs j
       where j.id = d.id and j.attempts = d.attempt
