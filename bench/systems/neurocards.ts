@@ -89,7 +89,7 @@ export const neurocards: System = {
       store, registry: new JobRegistry([job]), log: createLogger({ level: process.env.BENCH_LOG ?? 'silent' }),
       workerId: `bench-${process.pid}`, concurrency, leaseSeconds: 30,
       pollIntervalMs: ctx.variant === 'rpc' ? 200 : 1000,
-      // BENCH_MAX_AHEAD: experiments with how far the pool claims ahead (default 4 × concurrency).
+      // BENCH_MAX_AHEAD: experiments with how far the pool claims ahead (default 8 × concurrency).
       ...(process.env.BENCH_MAX_AHEAD ? { maxAhead: Number(process.env.BENCH_MAX_AHEAD) } : {}),
     });
     return {
