@@ -1,0 +1,12 @@
+-- api_card_input(p_job_id): what the worker renders; null when the card is gone.
+create or replace function public.api_card_input(p_job_id bigint)
+returns jsonb
+language sql stable security definer set search_path = ''
+as $$
+  select jsonb_build_object('title', c.title, 'features', c.features, 'price', c.price, 'template', c.template,
+    'photo_b64', encode(c.photo, 'base64'), 'stored', c.storage is not null)
+  from public.api_cards c where c.job_id = p_job_id
+$$;
+
+revoke execute on function public.api_card_input(bigint) from public, anon, authenticated;
+grant execute on function public.api_card_input(bigint) to service_role;

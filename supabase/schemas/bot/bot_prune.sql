@@ -1,0 +1,24 @@
+-- bot_prune(): retention for the bot's tables, in bounded batches.
+create or replace function public.bot_prune()
+returns integer
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare v_count integer;
+begin
+  delete from public.processed_updates p
+   where p.update_id in (select x.update_id from public.processed_updates x
+                          where x.processed_at < now() - interval '1 day' limit 10000);
+  get diagnostics v_count = row_count;
+  delete from public.order_quota where day < (now() at time zone 'utc')::date - 2;
+  delete from public.rate_usage where window_start < now() - interval '2 days';
+  delete from public.leader_leases where expires_at < now() - interval '1 day';
+  -- history re-sends use Telegram's file_ids; the bytes are only needed until delivery
+  delete from public.order_cards c using public.orders o
+   where o.id = c.order_id and o.status in ('sent', 'canceled', 'failed', 'undeliverable')
+     and o.updated_at < now() - interval '7 days';
+  return v_count;
+end
+$$;
+
+revoke execute on function public.bot_prune() from public, anon, authenticated;
+grant execute on function public.bot_prune() to service_role;

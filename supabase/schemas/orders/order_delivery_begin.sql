@@ -1,0 +1,37 @@
+-- order_delivery_begin(id, part, attempt, worker, job): log a send about to happen and
+-- return the order as it is right now (a cancel that landed meanwhile is seen here).
+--
+-- Fenced by the job's lease: the send that follows cannot be undone, so only the attempt
+-- that holds the deliver job's lease may start one: the job must be running, leased to
+-- p_worker, on attempt p_attempt (the same fence as complete() and fail()). An attempt
+-- whose lease was taken over or handed back (shutdown) gets {"fenced": true} and sends
+-- nothing; the attempt that owns the job now sends instead. Without the fence, a process
+-- that lost its lease while cut off from the database went on to send a part the new
+-- owner was sending too. p_job defaults to null (no fence) so an instance still running
+-- the code from before the fence kept working through the rolling deploy.
+--
+-- History: migrations 20261125100100_fn_orders.sql (4 arguments, unfenced) and
+-- 20261201000100_fn_delivery_begin_fenced.sql (drops it; the live one).
+create or replace function public.order_delivery_begin(
+  p_id bigint, p_part text, p_attempt integer, p_worker text, p_job bigint default null)
+returns jsonb
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare v public.orders;
+begin
+  select * into v from public.orders where id = p_id;
+  if not found then return null; end if;
+  if p_job is not null and not exists (
+    select 1 from public.jobs j
+     where j.id = p_job and j.status = 'running' and j.lease_owner = p_worker and j.attempts = p_attempt) then
+    return to_jsonb(v) || jsonb_build_object('fenced', true);
+  end if;
+  if v.status in ('queued', 'rendering', 'rendered') then
+    insert into public.order_deliveries (order_id, part, attempt, worker) values (p_id, p_part, p_attempt, p_worker);
+  end if;
+  return to_jsonb(v);
+end
+$$;
+
+revoke execute on function public.order_delivery_begin(bigint, text, integer, text, bigint) from public, anon, authenticated;
+grant execute on function public.order_delivery_begin(bigint, text, integer, text, bigint) to service_role;
