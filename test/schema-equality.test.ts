@@ -67,7 +67,7 @@ describe('supabase/schemas builds what supabase/migrations build', () => {
     ['a function body', `create or replace function public.worker_leave(p_worker text) returns void
        language sql volatile security definer set search_path = ''
        as $$ delete from public.workers where id = p_worker and true; $$`, /^function public\.worker_leave\(text\): body differs/],
-    ['a new column', 'alter table public.jobs add column note text', /^column jobs\.note: only in schemas/],
+    ['a new column', 'alter table public.jobs add column equality_probe text', /^column jobs\.equality_probe: only in schemas/],
     ['a column default', `alter table public.orders alter column lang set default 'en'`, /^column orders\.lang: default differs/],
     ['a column type', 'alter table public.workers alter column concurrency type bigint', /^column workers\.concurrency: type differs/],
     ['nullability', 'alter table public.jobs alter column fair_key set not null', /^column jobs\.fair_key: not_null differs/],
