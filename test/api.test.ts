@@ -326,7 +326,12 @@ describe('HTTP API /api', () => {
       assert.deepEqual([again.result, String((again as { id: number }).id)], ['exists', id]);
       assert.equal((await rpc.get(keyId, id))?.id, Number(id));
       assert.equal(await rpc.get(keyId + 1000, id), null);
-      assert.ok(Array.isArray(await rpc.stats(keyId, 7)));
+      // the one card of this key, counted the same over RPC as over postgres.js
+      const stats = await rpc.stats(keyId, 7);
+      const [{ today, status }] = await db.sql`select to_char((now() at time zone 'utc')::date, 'YYYY-MM-DD') as today,
+        (select j.status::text from jobs j where j.id = ${id}) as status`;
+      assert.deepEqual(stats.map((r) => [r.day, r.status, Number(r.count)]), [[today, status, 1]]);
+      assert.deepEqual(stats, await apiDb.stats(keyId, 7));
       assert.equal((await rpc.auth(hashKey(key + 'x'))).result, 'unknown');
     } finally {
       await rest.close();

@@ -1,13 +1,19 @@
 // Hostile input: a corpus fed to the bot (through the fake Telegram and the real
-// webhook) and to the HTTP server. Each case must get a clear answer, and the process
-// must keep serving. Prints how many cases ran and passed.
+// webhook) and to the HTTP API. Each case must get a clear answer, and the process
+// must keep serving; while the API corpus runs, the event loop is measured. Prints how
+// many cases ran and passed, and the longest event-loop stall.
 import assert from 'node:assert/strict';
 import { after as afterAll, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isPrivateAddress } from '../src/api/address-guard.ts';
+import { ApiDb, postgresCaller } from '../src/api/db.ts';
+import { createKey } from '../src/api/keys.ts';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
+import { spawnTs, type Proc } from './support/procs.ts';
 import { startFakeTelegram, type FakeTelegram, type FakeUser } from './support/fake-telegram.ts';
 import { TOKEN, after, buttons, fillOrder, freePort, startBotApp } from './support/bot.ts';
-import { animatedGif, bombPng, corruptJpeg, productPhoto } from './support/hostile-files.ts';
+import { animatedGif, bombPng, corruptJpeg, largePng, productPhoto, truncatedPng } from './support/hostile-files.ts';
 
 describe('hostile input corpus', () => {
   let db: TestDb;
@@ -63,6 +69,7 @@ describe('hostile input corpus', () => {
 
   rejectsUpload('a text file named photo.jpg', async () => ({ bytes: Buffer.from('definitely not a jpeg'), fileName: 'photo.jpg', mimeType: 'image/jpeg' }), /not an image/i);
   rejectsUpload('a zero-byte file', async () => ({ bytes: Buffer.alloc(0), fileName: 'empty.jpg', mimeType: 'image/jpeg' }), /empty/i);
+  rejectsUpload('a truncated PNG (header intact)', async () => ({ bytes: await truncatedPng(), fileName: 'cut.png', mimeType: 'image/png' }), /damaged/i);
   rejectsUpload('a corrupt JPEG', async () => ({ bytes: await corruptJpeg(), fileName: 'broken.jpg', mimeType: 'image/jpeg' }), /damaged/i);
   rejectsUpload('a PNG decompression bomb (30,000 × 30,000)', async () => ({ bytes: await bombPng(), fileName: 'huge.png', mimeType: 'image/png' }), /too large/i);
   rejectsUpload('an animated GIF', async () => ({ bytes: await animatedGif(), fileName: 'anim.gif', mimeType: 'image/gif' }), /animated|not an image/i);
@@ -88,12 +95,16 @@ describe('hostile input corpus', () => {
   hostile('text that looks like SQL or HTML is kept literally', async () => {
     const u = await fresh();
     const title = `'); drop table jobs; -- <b>x</b><script>`;
-    const { summary } = await fillOrder(u, await productPhoto(), { title, features: '<i>a</i> & b\n${process.env}' });
+    const { summary, confirmData } = await fillOrder(u, await productPhoto(), { title, features: '<i>a</i> & b\n${process.env}' });
     assert.ok(summary.text!.includes(title), 'shown as typed');
-    const [{ t }] = await db.sql`select title as t from public.orders where user_id = ${u.id} union all select ${title} limit 1`;
-    assert.equal(t, title);
-    const [{ n }] = await db.sql`select count(*)::int as n from public.jobs`;
-    assert.ok(n >= 0, 'the jobs table is still there');
+    await after(u, () => u.pressButton(summary.message_id, confirmData), (m) => m.kind === 'document', 30_000);
+    const orders = await db.sql`select title, features, render_job_id from public.orders where user_id = ${u.id}`;
+    assert.equal(orders.length, 1, 'one order, stored');
+    assert.equal(orders[0].title, title, 'stored as typed');
+    assert.deepEqual(orders[0].features, ['<i>a</i> & b', '${process.env}']);
+    const jobs = await db.sql`select kind, status::text from public.jobs where id = ${orders[0].render_job_id}`;
+    assert.equal(jobs.length, 1, 'the jobs table is still there and holds the render job');
+    assert.equal(jobs[0].status, 'succeeded');
   });
 
   hostile('callback data from another user\'s message is refused', async () => {
@@ -130,5 +141,237 @@ describe('hostile input corpus', () => {
     const u = await fresh();
     assert.match((await after(u, () => u.sendSticker())).text!, /photo/i);
     assert.match((await after(u, () => u.sendVoice())).text!, /photo/i);
+  });
+});
+
+describe('hostile input to the HTTP API, with the event loop measured', () => {
+  let db: TestDb;
+  let server: Proc;
+  let base: string;
+  let key: string;
+  let photo: Buffer;
+  const results: { name: string; ok: boolean }[] = [];
+  // Built before the measurement starts: making them is the test's work, not the server's.
+  const payload: Record<string, { body: Buffer; type: string }> = {};
+  const loopReport = async () => {
+    const seen = server.lines.length;
+    server.child.kill('SIGUSR2');
+    return (await server.waitForJson<{ loop: { maxMs: number; p99Ms: number } }>((o) => 'loop' in o && server.lines.length > seen)).loop;
+  };
+  const health = { probes: 0, maxMs: 0, failures: 0 };
+  let probing = true;
+  let prober: Promise<void>;
+
+  const auth = (k = key) => ({ authorization: `Bearer ${k}` });
+  const send = (body: Buffer | string, type: string, k = key) =>
+    fetch(`${base}/api/cards`, { method: 'POST', headers: { ...auth(k), 'content-type': type }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const json = (v: unknown, k = key) => send(JSON.stringify(v), 'application/json', k);
+  const multipart = async (f: FormData) => {
+    const r = new Request('http://x/', { method: 'POST', body: f });
+    return { body: Buffer.from(await r.arrayBuffer()), type: r.headers.get('content-type')! };
+  };
+  const form = (fields: Record<string, string | string[]>, file: Buffer | null = photo) => {
+    const f = new FormData();
+    if (file) f.append('photo', new Blob([new Uint8Array(file)], { type: 'image/png' }), 'photo.png');
+    for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) f.append(k, x);
+    return f;
+  };
+  const upload = async (fields: Record<string, string | string[]>, file: Buffer | null = photo, k = key) => {
+    const p = await multipart(form(fields, file));
+    return send(p.body, p.type, k);
+  };
+  /** The answer: its status, code and message; the reply stays small whatever was sent. */
+  const answer = async (res: Response, status: number, code?: string) => {
+    const text = await res.text();
+    assert.equal(res.status, status, text.slice(0, 300));
+    assert.ok(text.length < 1024, `a small reply (${text.length} bytes)`);
+    const body = JSON.parse(text) as { error: { code: string; message: string } };
+    if (code) assert.equal(body.error.code, code, body.error.message);
+    return body.error.message;
+  };
+  const hostile = (name: string, fn: () => Promise<void>) => test(name, async () => {
+    let ok = false;
+    try {
+      await fn();
+      assert.equal((await fetch(`${base}/healthz`)).status, 200, 'still healthy');
+      ok = true;
+    } finally { results.push({ name, ok }); }
+  });
+
+  before(async () => {
+    db = await createTestDb();
+    // Its own process, HTTP only (renders are not requests): its loop is what is measured.
+    server = spawnTs('test/support/loop-server.ts', [], { DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'hostile-api', LOG_LEVEL: 'silent' });
+    base = `http://127.0.0.1:${(await server.waitForJson<{ listening: number }>((o) => 'listening' in o)).listening}`;
+    key = (await createKey(new ApiDb(postgresCaller(db.sql)), { name: 'hostile', rate: 1_000_000, quota: 1_000_000 })).key;
+    photo = await productPhoto(640, 480);
+
+    const brackets = '['.repeat(10 * 1024 * 1024);
+    payload.nested = { body: Buffer.from(brackets), type: 'application/json' };
+    payload.nestedSmall = { body: Buffer.from(brackets.slice(0, 60_000)), type: 'application/json' };
+    const keys = (n: number) => `{"photoUrl":"http://example.com/a.jpg","title":"x",${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`;
+    payload.keys800k = { body: Buffer.from(keys(800_000)), type: 'application/json' };
+    payload.keys6k = { body: Buffer.from(keys(6_000)), type: 'application/json' };
+    assert.ok(payload.keys6k.body.length < 64 * 1024);
+    const many = new FormData();
+    many.append('photo', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'p.jpg');
+    for (let i = 0; i < 60_000; i++) many.append('features', '');
+    payload.manyFields = await multipart(many);
+    const files = new FormData();
+    for (let i = 0; i < 3_000; i++) files.append('photo', new Blob([new Uint8Array(3000)]), 'p.jpg');
+    payload.manyFiles = await multipart(files);
+    payload.longText = await multipart(form({ title: 'x', features: 'a\n'.repeat(3_000_000) }));
+    payload.truncatedPng = await multipart(form({ title: 'cut' }, await truncatedPng()));
+    payload.truncatedJpeg = await multipart(form({ title: 'cut' }, await corruptJpeg()));
+    payload.bomb = await multipart(form({ title: 'bomb' }, await bombPng()));
+    payload.large = await multipart(form({ title: 'big' }, await largePng(6000, 5000)));
+
+    await loopReport(); // from here on: the corpus
+    prober = (async () => {
+      while (probing) {
+        const t0 = performance.now();
+        const r = await fetch(`${base}/healthz`).catch(() => null);
+        health.maxMs = Math.max(health.maxMs, performance.now() - t0);
+        health.probes++;
+        if (r?.status !== 200) health.failures++;
+        await r?.arrayBuffer().catch(() => {});
+        await sleep(20);
+      }
+    })();
+  });
+  afterAll(async () => {
+    probing = false;
+    await prober;
+    console.log(`# hostile API corpus: ${results.length} cases ran, ${results.filter((r) => r.ok).length} passed`);
+    if (server) {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    await db?.drop();
+  });
+
+  // JSON bodies: photos come by multipart or URL, so JSON needs a few KB.
+  hostile('10 MB of nested brackets as JSON → 413 without parsing', async () => {
+    await answer(await send(payload.nested.body, payload.nested.type), 413, 'request_too_large');
+  });
+  hostile('10 MB of nested brackets as chunked JSON (no Content-Length) → 413', async () => {
+    const body = new Blob([new Uint8Array(payload.nested.body)]).stream();
+    const res = await fetch(`${base}/api/cards`, {
+      method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body, duplex: 'half',
+    } as RequestInit);
+    await answer(res, 413, 'request_too_large');
+  });
+  hostile('60 KB of nested brackets → 400 not valid JSON', async () => {
+    assert.match(await answer(await send(payload.nestedSmall.body, payload.nestedSmall.type), 400, 'invalid_input'), /not valid JSON/);
+  });
+  hostile('800,000 unknown keys → 413, a small reply', async () => {
+    await answer(await send(payload.keys800k.body, payload.keys800k.type), 413, 'request_too_large');
+  });
+  hostile('6,000 unknown keys under the limit → 400 naming three of them', async () => {
+    const message = await answer(await send(payload.keys6k.body, payload.keys6k.type), 400, 'invalid_input');
+    assert.match(message, /unknown fields "k0", "k1", "k2" and 5997 more/);
+  });
+  hostile('5,000 wrong features → 400 naming at most a few problems', async () => {
+    const message = await answer(await json({ photoUrl: 'http://example.com/a.jpg', title: 'x', features: Array(5000).fill(5), price: {}, template: 1 }), 400, 'invalid_input');
+    assert.ok(message.split('; ').length <= 4, message);
+    assert.match(message, /features/);
+  });
+
+  // NUL and lone surrogates: 400 naming the field, in JSON and multipart.
+  for (const [what, bad] of [['NUL', 'a\0b'], ['a lone high surrogate', 'a\ud800b'], ['a lone low surrogate', 'a\udc00b']] as const) {
+    for (const field of ['title', 'features', 'price'] as const) {
+      hostile(`${what} in ${field} (JSON) → 400 naming ${field}`, async () => {
+        const body = { photoUrl: 'http://example.com/a.jpg', title: 'ok', [field]: field === 'features' ? ['fine', bad] : bad };
+        const message = await answer(await json(body), 400, 'invalid_input');
+        assert.match(message, new RegExp(`^${field === 'features' ? 'features\\.1' : field}: must not contain NUL`));
+      });
+    }
+  }
+  for (const field of ['title', 'features', 'price'] as const) {
+    hostile(`NUL in ${field} (multipart) → 400 naming ${field}`, async () => {
+      const message = await answer(await upload({ title: 'ok', [field]: 'a\0b' }), 400, 'invalid_input');
+      assert.match(message, new RegExp(`^${field === 'features' ? 'features\\.0' : field}: must not contain NUL`));
+    });
+  }
+  hostile('a surrogate encoded as UTF-8 bytes (multipart) is decoded as U+FFFD, never a 500', async () => {
+    const p = await multipart(form({ title: 'SURROGATE' }));
+    const body = Buffer.from(p.body.toString('latin1').replace('SURROGATE', 'a\xed\xa0\x80b'), 'latin1');
+    const res = await send(body, p.type);
+    assert.equal(res.status, 202, await res.text());
+  });
+
+  // Multipart: the parser runs in one go on the event loop, so its input is bounded first.
+  hostile('60,000 form fields → 400 before parsing', async () => {
+    assert.match(await answer(await send(payload.manyFields.body, payload.manyFields.type), 400, 'invalid_input'), /more than 32 form fields/);
+  });
+  hostile('3,000 files → 400 before parsing', async () => {
+    assert.match(await answer(await send(payload.manyFiles.body, payload.manyFiles.type), 400, 'invalid_input'), /more than 32 form fields/);
+  });
+  hostile('a 6 MB features text → 400 naming features', async () => {
+    assert.match(await answer(await send(payload.longText.body, payload.longText.type), 400, 'invalid_input'), /^features: longer than 64 KB/);
+  });
+
+  // Photos: decoded whole at upload, before any quota is spent.
+  for (const [name, p] of [['a truncated PNG (header intact)', 'truncatedPng'], ['a truncated JPEG', 'truncatedJpeg']] as const) {
+    hostile(`${name} → 400 photo_corrupt, no card, no quota spent`, async () => {
+      const { key: k, row } = await createKey(new ApiDb(postgresCaller(db.sql)), { name: `cut ${p}`, quota: 5 });
+      assert.match(await answer(await send(payload[p].body, payload[p].type, k), 400, 'photo_corrupt'), /truncated or damaged/);
+      const [{ cards }] = await db.sql`select count(*)::int as cards from api_cards where key_id = ${row.id}`;
+      const [{ used }] = await db.sql`select coalesce(sum(cards), 0)::int as used from api_usage where key_id = ${row.id}`;
+      assert.deepEqual([cards, used], [0, 0]);
+    });
+  }
+  hostile('a 30,000 × 30,000 PNG bomb → 400 from its header', async () => {
+    await answer(await send(payload.bomb.body, payload.bomb.type), 400, 'photo_too_large_pixels');
+  });
+  hostile('a valid 30-megapixel PNG is decoded off the event loop and accepted', async () => {
+    const res = await send(payload.large.body, payload.large.type);
+    assert.equal(res.status, 202, await res.text());
+  });
+
+  // One request, one rate unit.
+  hostile('a key with --rate 3 makes 3 cards, the 4th request is rate limited', async () => {
+    const { key: k } = await createKey(new ApiDb(postgresCaller(db.sql)), { name: 'rate 3', rate: 3 });
+    for (let i = 0; i < 3; i++) assert.equal((await upload({ title: `card ${i}` }, photo, k)).status, 202, `card ${i + 1}`);
+    await answer(await upload({ title: 'card 4' }, photo, k), 429, 'rate_limited');
+  });
+  hostile('POST /api/cards without a key → 401', async () => {
+    await answer(await fetch(`${base}/api/cards`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }), 401, 'unauthorized');
+  });
+
+  // Photo URLs: every IPv6 special-purpose range is refused (literal addresses, through the API).
+  const refused: [string, string][] = [
+    ['unspecified', '::'], ['loopback', '::1'],
+    ['IPv4-compatible loopback', '::127.0.0.1'], ['IPv4-compatible private', '::10.0.0.1'], ['IPv4-compatible public', '::8.8.8.8'],
+    ['IPv4-mapped loopback', '::ffff:127.0.0.1'], ['IPv4-mapped public', '::ffff:8.8.8.8'], ['IPv4-translated', '::ffff:0:127.0.0.1'],
+    ['NAT64 well-known', '64:ff9b::127.0.0.1'], ['NAT64 well-known, public', '64:ff9b::8.8.8.8'], ['NAT64 local-use', '64:ff9b:1::a00:1'],
+    ['discard-only', '100::1'], ['Teredo', '2001:0:4136:e378:8000:63bf:3fff:fdd2'], ['benchmarking', '2001:2::1'], ['ORCHIDv2', '2001:20::1'],
+    ['documentation', '2001:db8::1'], ['documentation (3fff::/20)', '3fff::1'], ['6to4 of loopback', '2002:7f00:1::1'], ['6to4 of a public address', '2002:808:808::1'],
+    ['SRv6 SIDs', '5f00::1'], ['unique-local fc00::/7', 'fc00::1'], ['unique-local fd00::/8', 'fd12:3456:789a::1'],
+    ['site-local', 'fec0::1'], ['link-local', 'fe80::1'], ['multicast', 'ff02::1'],
+  ];
+  for (const [name, address] of refused) {
+    hostile(`photoUrl at [${address}] (${name}) → 400`, async () => {
+      assert.equal(isPrivateAddress(new URL(`http://[${address}]/`).hostname.slice(1, -1)), true);
+      const message = await answer(await json({ photoUrl: `http://[${address}]:9/photo.jpg`, title: 'x' }), 400, 'invalid_photo_url');
+      assert.match(message, /private or loopback/);
+    });
+  }
+  test('public unicast addresses stay allowed', () => {
+    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '2a00:1450:4001:81b::200e', '2001:4860:4860::8888', '2001:200::1']) {
+      assert.equal(isPrivateAddress(a), false, a);
+    }
+  });
+
+  test('no request stalled the event loop for more than 100 ms; /healthz stayed fast', async () => {
+    probing = false;
+    await prober;
+    const loop = await loopReport();
+    const max = loop.maxMs;
+    console.log(`# server event loop while the API corpus ran: max delay ${max.toFixed(1)} ms, p99 ${loop.p99Ms.toFixed(1)} ms; /healthz: ${health.probes} probes, slowest ${health.maxMs.toFixed(1)} ms, ${health.failures} not 200`);
+    assert.ok(health.probes >= 20, `${health.probes} probes`);
+    assert.equal(health.failures, 0);
+    assert.ok(max < 100, `event loop blocked ${max.toFixed(1)} ms`);
+    assert.ok(health.maxMs < 250, `/healthz took ${health.maxMs.toFixed(1)} ms`);
   });
 });

@@ -1,34 +1,16 @@
 // Fetches a seller's photo URL for POST /api/cards: http/https only, at most
 // `maxBytes`, within `timeoutMs` overall, at most 3 redirects (each checked again).
-// Loopback, private, link-local and other non-public addresses are refused unless
+// Loopback, private, link-local and other non-public addresses (address-guard.ts) are refused unless
 // API_ALLOW_PRIVATE_URLS (tests only). The check runs inside the socket's DNS lookup,
 // so the address connected to is the address checked (no DNS-rebinding window).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import { isPrivateAddress } from './address-guard.ts';
 import { ApiError } from './errors.ts';
 
-const blocked = new BlockList();
-for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32],
-] as const) blocked.addSubnet(net, bits, 'ipv6');
-
-export function isPrivateAddress(address: string): boolean {
-  const v = isIP(address);
-  if (v === 4) return blocked.check(address, 'ipv4');
-  if (v === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return blocked.check(mapped[1], 'ipv4');
-    return blocked.check(address, 'ipv6');
-  }
-  return true;
-}
+export { isPrivateAddress };
 
 export interface FetchPhotoOptions { maxBytes: number; timeoutMs: number; allowPrivate: boolean }
 

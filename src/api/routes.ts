@@ -1,8 +1,9 @@
 // The /api routes (mounted by main.ts): POST /cards, GET /cards/:id, GET /cards/:id/result,
 // GET /stats, GET /openapi.json. Every error is JSON {error: {code, message}}.
 import { Hono, type Context } from 'hono';
+import pLimit from 'p-limit';
 import { limitBody } from '../http/body-limit.ts';
-import { BadPhotoError, inspectPhoto } from '../cards/index.ts';
+import { BadPhotoError, verifyPhoto } from '../cards/index.ts';
 import type { Logger } from '../log.ts';
 import { scrub } from '../log.ts';
 import type { ApiConfig } from './config.ts';
@@ -10,6 +11,7 @@ import type { ApiDb, CardInputJson } from './db.ts';
 import { ApiError, errorBody, isDatabaseDown } from './errors.ts';
 import { fetchPhoto } from './fetch-photo.ts';
 import { hashKey } from './keys.ts';
+import { checkMultipart } from './multipart-guard.ts';
 import { openApiDocument } from './openapi.ts';
 import { CardFields, CardId, CreateCardJson, describeIssues, StatsQuery } from './schemas.ts';
 import type { ResultStore } from './storage.ts';
@@ -31,14 +33,26 @@ function origin(c: Context): string {
   return `${proto === 'https' || proto === 'http' ? proto : u.protocol.slice(0, -1)}://${c.req.header('host') ?? u.host}`;
 }
 
+// JSON carries fields and a photo URL, a few KB; photos come by multipart or URL.
+const MAX_JSON_BYTES = 64 * 1024;
+// A card's multipart form: photo, title, template, price and up to 10 features.
+const MULTIPART_LIMITS = { maxParts: 32, maxFieldBytes: 64 * 1024 };
+
+// The whole file is decoded (at a small size, off the event loop) before the card is
+// queued, so a truncated or damaged photo is refused now, before a quota unit is spent.
+// One decode is bounded by the 50 MP limit (~0.5 s for a PNG that size); two at a time
+// keep a burst of them from taking every core from the event loop and the renders.
+const decodeSlots = pLimit(2);
+
 async function checkPhoto(photo: Buffer, maxBytes: number) {
   if (photo.length > maxBytes) throw new ApiError(413, 'photo_too_large', `photo: larger than ${Math.round(maxBytes / 1048576)} MB`);
   try {
-    await inspectPhoto(photo);
+    await decodeSlots(() => verifyPhoto(photo));
   } catch (err) {
     if (!(err instanceof BadPhotoError)) throw err;
     if (err.code === 'not_image' || err.code === 'empty') throw new ApiError(415, 'not_an_image', `photo: ${err.message}`);
     if (err.code === 'too_large_bytes') throw new ApiError(413, 'photo_too_large', `photo: ${err.message}`);
+    if (err.code === 'corrupt') throw new ApiError(400, 'photo_corrupt', `photo: the image is truncated or damaged and cannot be decoded (${err.message})`);
     throw new ApiError(400, `photo_${err.code}`, `photo: ${err.message}`);
   }
 }
@@ -65,6 +79,8 @@ export function apiRoutes(d: ApiDeps) {
   // Authentication and the per-key rate limit: one SQL call per request. Scoped to
   // this module's paths: other modules mount their own routes under /api (/api/ops).
   const auth = async (c: Context<Env>, next: () => Promise<void>) => {
+    // hono's '/cards/*' also matches '/cards': one request is one call, one rate unit.
+    if (c.get('keyId') !== undefined) { await next(); return; }
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new ApiError(401, 'unauthorized', 'send an API key as `Authorization: Bearer <key>`', { 'WWW-Authenticate': 'Bearer' });
@@ -81,9 +97,14 @@ export function apiRoutes(d: ApiDeps) {
   app.use('/cards/*', auth);
   app.use('/stats', auth);
 
-  const maxBody = maxPhoto + 256 * 1024;
-  const tooLarge = (c: Context) => c.json(errorBody('request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`), 413);
-  app.post('/cards', limitBody(maxBody, tooLarge), async (c) => {
+  const isMultipart = (c: Context) => (c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data');
+  const multipartLimit = limitBody(maxPhoto + 256 * 1024,
+    (c) => c.json(errorBody('request_too_large', `the request is larger than ${d.config.API_MAX_PHOTO_MB} MB plus fields`), 413));
+  const otherLimit = limitBody(MAX_JSON_BYTES,
+    (c) => c.json(errorBody('request_too_large', `a JSON request is limited to ${MAX_JSON_BYTES / 1024} KB; send the photo by multipart/form-data or as photoUrl`), 413));
+  const bodyLimit = (c: Context, next: () => Promise<void>) => (isMultipart(c) ? multipartLimit : otherLimit)(c, next);
+
+  app.post('/cards', bodyLimit, async (c) => {
     const idem = c.req.header('idempotency-key') ?? null;
     if (idem !== null && (idem.length < 1 || idem.length > 200)) throw invalid('Idempotency-Key: must be 1 to 200 characters');
     const type = (c.req.header('content-type') ?? '').toLowerCase();
@@ -91,6 +112,8 @@ export function apiRoutes(d: ApiDeps) {
     let photo: Buffer;
     if (type.startsWith('multipart/form-data')) {
       let form: Record<string, string | File | (string | File)[]>;
+      const problem = checkMultipart(new Uint8Array(await c.req.arrayBuffer()), c.req.header('content-type') ?? '', MULTIPART_LIMITS);
+      if (problem) throw invalid(`${problem.field}: ${problem.message}`);
       try { form = await c.req.parseBody({ all: true }); } catch { throw invalid('body: malformed multipart/form-data'); }
       const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
       const file = one(form.photo);

@@ -3,11 +3,17 @@
 import { z } from 'zod';
 import { DEFAULT_TEMPLATE, FEATURES_MAX, TEMPLATE_IDS } from '../cards/index.ts';
 
+// Postgres text cannot hold NUL, and a lone UTF-16 surrogate is not Unicode: both are
+// refused here (400 naming the field) rather than failing in the database (500).
+const PLAIN_TEXT = 'must not contain NUL or unpaired surrogate characters';
+const NOT_PLAIN = /[\0\p{Cs}]/u; // \p{Cs}: a surrogate not in a pair
+const text = () => z.string().refine((s) => !NOT_PLAIN.test(s), PLAIN_TEXT);
+
 export const CardFields = z.object({
-  title: z.string().trim().min(1, 'must not be empty').max(200).meta({ description: 'Product name (up to 60 characters are shown)', example: 'Термокружка 450 мл' }),
-  features: z.array(z.string().trim().max(200)).max(FEATURES_MAX * 2).default([])
+  title: text().trim().min(1, 'must not be empty').max(200).meta({ description: 'Product name (up to 60 characters are shown)', example: 'Термокружка 450 мл' }),
+  features: z.array(text().trim().max(200)).max(FEATURES_MAX * 2).default([])
     .meta({ description: `Key features; up to ${FEATURES_MAX} are shown. In multipart: repeat the field or separate them by new lines.` }),
-  price: z.union([z.string().trim().max(40), z.number().nonnegative()]).nullish()
+  price: z.union([text().trim().max(40), z.number().nonnegative()]).nullish()
     .meta({ description: 'Price in roubles, e.g. "12990" → "12 990 ₽"; empty for none' }),
   template: z.enum(TEMPLATE_IDS).default(DEFAULT_TEMPLATE).meta({ description: 'Card design' }),
 });
@@ -63,7 +69,25 @@ export const ErrorBody = z.object({
   }),
 });
 
-/** "title: must not be empty; features.2: …" — the field is always named. */
+const MAX_ISSUES = 3;
+const MAX_KEYS_NAMED = 3;
+const MAX_PART = 120;
+
+/**
+ * "title: must not be empty; features.2: …" — the field is always named. A hostile
+ * body can fail thousands of ways at once; the reply names the first few and counts
+ * the rest, so it stays a few hundred bytes.
+ */
 export function describeIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message.replace(/^Invalid input: /, '')}`).join('; ');
+  const parts = err.issues.slice(0, MAX_ISSUES).map((i) => {
+    const where = i.path.length ? i.path.slice(0, 4).map(String).join('.').slice(0, MAX_PART) : 'body';
+    if (i.code === 'unrecognized_keys') {
+      const keys = i.keys.slice(0, MAX_KEYS_NAMED).map((k) => JSON.stringify(k.slice(0, 40))).join(', ');
+      const more = i.keys.length > MAX_KEYS_NAMED ? ` and ${i.keys.length - MAX_KEYS_NAMED} more` : '';
+      return `${where}: unknown field${i.keys.length > 1 ? 's' : ''} ${keys}${more}`;
+    }
+    return `${where}: ${i.message.replace(/^Invalid input: /, '').slice(0, MAX_PART)}`;
+  });
+  const rest = err.issues.length - MAX_ISSUES;
+  return parts.join('; ') + (rest > 0 ? `; and ${rest} more problem${rest > 1 ? 's' : ''}` : '');
 }

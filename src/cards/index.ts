@@ -6,7 +6,7 @@
  *   // card.jpeg: 900×1200 sRGB JPEG (or 1200×1600 with size: 'large')
  *   const thumb = await renderPreview('clean', { lang: 'ru' }); // 300×400 JPEG, cached
  */
-export { BadPhotoError, inspectPhoto, PHOTO_LIMITS, type BadPhotoCode, type PhotoInfo } from './photo.ts';
+export { BadPhotoError, inspectPhoto, verifyPhoto, PHOTO_LIMITS, type BadPhotoCode, type PhotoInfo } from './photo.ts';
 export { renderPreview, type PreviewOptions } from './preview.ts';
 export {
   CARD_SIZES,

@@ -52,3 +52,16 @@ export async function animatedGif(): Promise<Buffer> {
   const frame = (c: string) => sharp({ create: { width: 200, height: 200, channels: 3, background: c } }).png().toBuffer();
   return sharp([await frame('#f00'), await frame('#00f')], { join: { animated: true } }).gif().toBuffer();
 }
+
+/** A noisy PNG cut short: its header (all that inspectPhoto reads) is intact. */
+export async function truncatedPng(keep = 0.6): Promise<Buffer> {
+  const good = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#3a7bd5', noise: { type: 'gaussian', mean: 120, sigma: 40 } } }).png().toBuffer();
+  return good.subarray(0, Math.floor(good.length * keep));
+}
+
+/** A valid PNG of width × height that compresses well (a big decode, a small upload). */
+export async function largePng(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#d8c3a5' } })
+    .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><circle cx="${width / 2}" cy="${height / 2}" r="${Math.min(width, height) / 3}" fill="#8e3b2f"/></svg>`) }])
+    .png().toBuffer();
+}
