@@ -95,14 +95,16 @@ export async function startEmbedded(o: { dir?: string; port: number; log: Logger
   const how = { home, port: o.port, explicitDir: Boolean(o.dir) };
   o.log.info({ dataDir: dir, binaries: dirname(dirname(home.postgres)), ...(home.runAs ? { runsAs: 'postgres' } : {}) }, 'embedded Postgres');
   if (!existsSync(join(dir, 'PG_VERSION'))) {
-    prepareDataDir(home);
+    const created = prepareDataDir(home);
     o.log.info({ dataDir: dir }, 'creating embedded Postgres data folder (first start only)');
     try {
       await withPwfile(home, (pwfile) => runInitdb({
         initdb: home.initdb, dataDir: dir, user: USER, pwfile, authMethod: 'scram-sha-256', runAs: home.runAs, log: o.log,
       }));
     } catch (err) {
-      throw explain(err, { ...how, phase: 'init' });
+      const e = explain(err, { ...how, phase: 'init' }); // before the folder goes: it may be the clue
+      if (created) rmSync(created, { recursive: true, force: true });
+      throw e;
     }
   }
   try {

@@ -8,7 +8,7 @@
 // /var/lib/neurocards/data/<folder>-<hash>/, both places user "postgres" can reach.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { basename, dirname, join, parse, resolve } from 'node:path';
@@ -88,6 +88,15 @@ function systemDir(path: string): void {
   if ((st.mode & 0o555) !== 0o555) chmodSync(path, 0o755); // root's umask may be 077
 }
 
+/** a+rX over a copied tree: npm may have unpacked it under root's umask 077. */
+function readableByAll(path: string): void {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  const want = st.isDirectory() || (st.mode & 0o111) ? 0o555 : 0o444;
+  if ((st.mode & want) !== want) chmodSync(path, (st.mode & 0o7777) | want);
+  if (st.isDirectory()) for (const e of readdirSync(path)) readableByAll(join(path, e));
+}
+
 /** Copies the binaries once per package version; a half-done copy never becomes visible. */
 function stagedBinaries(pkg: { native: string; version: string; name: string }, log: Logger): string {
   const parent = join(SYSTEM_DIR, 'postgres');
@@ -98,7 +107,7 @@ function stagedBinaries(pkg: { native: string; version: string; name: string }, 
   const tmp = `${dest}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
   try {
     cpSync(pkg.native, tmp, { recursive: true, verbatimSymlinks: true });
-    chmodSync(tmp, 0o755);
+    readableByAll(tmp);
     try {
       renameSync(tmp, dest);
       log.info({ dir: dest }, 'copied the embedded Postgres binaries where user "postgres" can run them (once per version)');
@@ -139,14 +148,18 @@ export function pgHome(o: { dir?: string; log: Logger }): PgHome {
   return { initdb: exe(bin, 'initdb'), postgres: exe(bin, 'postgres'), dataDir: dataDirFor(o.dir, true), runAs };
 }
 
-/** Gives a fresh data folder to user "postgres" (mode 700), as initdb expects. */
-export function prepareDataDir(home: PgHome): void {
+/**
+ * Gives a fresh data folder to user "postgres" (mode 700), as initdb expects. Returns
+ * the first folder it had to create, for removal if initdb fails.
+ */
+export function prepareDataDir(home: PgHome): string | undefined {
   try {
-    mkdirSync(home.dataDir, { recursive: true, mode: 0o700 });
+    const created = mkdirSync(home.dataDir, { recursive: true, mode: 0o700 });
     if (home.runAs) {
       chownSync(home.dataDir, home.runAs.uid, home.runAs.gid);
       chmodSync(home.dataDir, 0o700);
     }
+    return created;
   } catch (err) {
     throw new EmbeddedPgError(`cannot create the embedded Postgres data folder ${home.dataDir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): ` +
       `set EMBEDDED_PG_DIR to a folder you can write to, or DATABASE_URL to use your own Postgres.`);
