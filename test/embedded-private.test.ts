@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runInitdb, startPostgres, PgProcessError } from '../src/db/pg-process.ts';
 import { SYSTEM_DIR } from '../src/db/pg-home.ts';
 import { createLogger } from '../src/log.ts';
@@ -114,7 +115,12 @@ test('npm start in a clone under a mode-700 folder: the embedded database comes 
     assert.ok(!app.lines.some((l) => /^\s+at /.test(l)), 'no stack trace');
   } finally {
     if (app && app.child.exitCode === null) { app.child.kill('SIGKILL'); await app.exited; }
-    if (pgPid && alive(pgPid)) process.kill(pgPid, 'SIGQUIT');
+    // A Postgres left behind by a failure here must not outlive the test.
+    if (!pgPid && dataDir && existsSync(join(dataDir, 'postmaster.pid'))) pgPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pgPid && alive(pgPid)) {
+      process.kill(pgPid, 'SIGQUIT');
+      for (let i = 0; i < 100 && alive(pgPid); i++) await sleep(50);
+    }
     rmSync(priv, { recursive: true, force: true });
     if (dataDir?.startsWith(`${SYSTEM_DIR}/data/`)) rmSync(dataDir, { recursive: true, force: true });
   }
