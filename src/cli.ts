@@ -6,7 +6,7 @@ import { openStore } from './db/open.ts';
 import { migrate } from './db/migrate.ts';
 import { SchemaBehindError } from './db/migrate.ts';
 import { PostgresStore } from './db/postgres.ts';
-import { startEmbedded } from './db/embedded.ts';
+import { EmbeddedPgError, startEmbedded } from './db/embedded.ts';
 import type { JobListStatus, QueueStats } from './db/store.ts';
 import { jobSummary } from './http/ops.ts';
 import { isConnectionError } from './metrics.ts';
@@ -258,6 +258,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
     if ((err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) err = new UsageError(err.message);
+    if (err instanceof EmbeddedPgError) {
+      console.error(`neurocards: ${err.message}`);
+      process.exit(1);
+    }
     if (err instanceof ConfigError || err instanceof SchemaBehindError || err instanceof UsageError) {
       console.error(err instanceof UsageError ? `${err.message}\n\n${USAGE}` : err.message);
       process.exit(err instanceof UsageError ? 2 : 1);

@@ -25,7 +25,7 @@ const schema = z.object({
   DB_POOL_SIZE: int(5, 1, 100),
   SUPABASE_URL: optionalUrl,
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
-  EMBEDDED_PG_DIR: z.string().min(1).default('./.data'),
+  EMBEDDED_PG_DIR: z.string().min(1).optional(), // unset: ./.data, or as root a folder under /var/lib/neurocards (src/db/pg-home.ts)
   EMBEDDED_PG_PORT: int(54329, 1, 65535),
 
   JOB_CONCURRENCY: int(25, 1, 1000),
@@ -78,7 +78,7 @@ export interface Config extends RawConfig {
   database:
     | { mode: 'direct'; url: string; prepare: boolean; why: string }
     | { mode: 'rpc'; url: string; serviceRoleKey: string; why: string }
-    | { mode: 'embedded'; dir: string; port: number; why: string };
+    | { mode: 'embedded'; dir: string | undefined; port: number; why: string };
   /** Public URL for the Telegram webhook, or null for long polling. */
   webhookUrl: string | null;
 }
