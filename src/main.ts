@@ -75,9 +75,9 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   log.info({ port: server.port, dashboard: config.ADMIN_TOKEN ? 'retry enabled (ADMIN_TOKEN)' : 'read-only (no ADMIN_TOKEN)' },
     `HTTP on :${server.port} (GET / dashboard, /queue, /healthz, /metrics)`);
 
+  await scheduler?.start(); // this period's maintenance jobs, before the pool says it started
   if (pool) await pool.start();
   else log.info('worker off (--no-worker)');
-  await scheduler?.start();
 
   await telegram.startBot();
 

@@ -28,6 +28,7 @@ export type PeriodPayload = z.infer<typeof periodPayload>;
 
 /** A job kind that the Scheduler enqueues once per period. */
 export interface PeriodicJob extends JobKind<PeriodPayload> {
+  /** 0: registered (it runs when enqueued) but not scheduled by this instance. */
   everyMs: number;
   maxAttempts: number;
 }
@@ -40,8 +41,8 @@ export function definePeriodicJob(o: {
   timeoutMs?: number;
   maxAttempts?: number;
 }): PeriodicJob {
-  if (!Number.isInteger(o.everyMs) || o.everyMs < 1_000 || o.everyMs > MAX_PERIOD_MS)
-    throw new Error(`${o.kind}: period must be 1 s to ${MAX_PERIOD_MS / 3_600_000} h, got ${o.everyMs} ms`);
+  if (!Number.isInteger(o.everyMs) || (o.everyMs !== 0 && (o.everyMs < 1_000 || o.everyMs > MAX_PERIOD_MS)))
+    throw new Error(`${o.kind}: period must be 0 (off) or 1 s to ${MAX_PERIOD_MS / 3_600_000} h, got ${o.everyMs} ms`);
   return {
     ...defineJob({
       kind: o.kind,
@@ -55,7 +56,8 @@ export function definePeriodicJob(o: {
   };
 }
 
-export const isPeriodic = (k: JobKind<any>): k is PeriodicJob => typeof (k as PeriodicJob).everyMs === 'number';
+/** Job kinds the Scheduler should enqueue: periodic ones with a period set. */
+export const isPeriodic = (k: JobKind<any>): k is PeriodicJob => ((k as PeriodicJob).everyMs ?? 0) > 0;
 
 export const periodStart = (now: number, everyMs: number) => Math.floor(now / everyMs) * everyMs;
 export const scheduleKey = (kind: string, start: number) => `schedule:${kind}:${new Date(start).toISOString()}`;
@@ -90,6 +92,7 @@ export class Scheduler {
     const kinds = new Set<string>();
     for (const s of o.schedules) {
       if (kinds.has(s.kind)) throw new Error(`schedule ${s.kind} given twice`);
+      if (!(s.everyMs > 0)) throw new Error(`schedule ${s.kind} has no period`);
       kinds.add(s.kind);
     }
   }
