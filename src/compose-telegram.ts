@@ -1,5 +1,5 @@
 // The Telegram half of the composition root, kept out of main.ts so that file stays
-// small: the order store, the card job kinds (render-card, deliver-card), the bot and
+// small: the order store, its job kinds (render-card, deliver-card, prune-bot-tables), the bot and
 // how updates arrive (webhook on POST /telegram, or long polling by one leader).
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { aiFromConfig } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
 import { AdvisoryLeader, LeaseLeader } from './bot/leader.ts';
+import { pruneBotTablesJob } from './bot/maintenance.ts';
 import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
 import type { OrderStore } from './db/orders.ts';
 import { postgresOrderStore } from './db/orders-postgres.ts';
@@ -50,12 +51,8 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
   const token = config.TELEGRAM_BOT_TOKEN;
   const apiRoot = config.TELEGRAM_API_ROOT;
   const maxPhotoBytes = config.MAX_PHOTO_MB * 1024 * 1024;
-  const pruneTimer = setInterval(() => {
-    orders.prune().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'bot prune failed'));
-  }, 10 * 60_000);
-  pruneTimer.unref();
-
-  const jobs: JobKind<any>[] = [];
+  // Retention of the bot's tables runs with or without a token: the tables exist either way.
+  const jobs: JobKind<any>[] = [pruneBotTablesJob(orders, config.MAINTENANCE_EVERY_S * 1000)];
   if (token) {
     // Jobs hand a long 429 back to the queue (RetryAfterError) instead of holding a slot.
     const api = createTelegramApi({
@@ -111,7 +108,6 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
       }
     },
     async stop() {
-      clearInterval(pruneTimer);
       await runner?.stop();
       await drain?.();
     },

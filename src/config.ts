@@ -32,6 +32,10 @@ const schema = z.object({
   LEASE_SECONDS: int(30, 2, 3600),
   POLL_INTERVAL_MS: int(1000, 10, 60_000),
   SHUTDOWN_GRACE_MS: int(25_000, 0, 600_000),
+  // Maintenance jobs (retention of jobs, bot tables, API results) fire once per period
+  // across all instances; capped below the 24 h retention of finished jobs (worker/schedule.ts).
+  // 0 = this instance schedules none (tests that count every job in the queue).
+  MAINTENANCE_EVERY_S: int(600, 0, 3600),
 
   TELEGRAM_BOT_TOKEN: z.string().regex(/^\d+:[\w-]{20,}$/, 'looks wrong: copy it from @BotFather, like 123456:ABC-DEF...').optional(),
   TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),

@@ -10,6 +10,8 @@ import { createApp } from './http/app.ts';
 import { listen } from './http/server.ts';
 import { StatsCache } from './http/stats-cache.ts';
 import { noopJob } from './worker/jobs/noop.ts';
+import { pruneJobsJob } from './worker/jobs/prune-jobs.ts';
+import { isPeriodic, Scheduler } from './worker/schedule.ts';
 import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
 import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
@@ -33,8 +35,6 @@ export interface RunningApp {
   stop(reason?: string): Promise<void>;
 }
 
-const PRUNE_EVERY_MS = 10 * 60_000;
-
 export async function startApp(config: Config, log: Logger, o: AppOptions = {}): Promise<RunningApp> {
   const db = config.database;
   log.info({ database: db.mode, why: db.why }, `database mode: ${db.mode} (${db.why})`);
@@ -46,12 +46,15 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
 
   const telegram = composeTelegram(config, store, log, { bot: o.bot !== false });
   const api = composeApi(config, store, log); // issue 8: cards over HTTP on /api
-  const registry = new JobRegistry([noopJob, ...telegram.jobs, ...api.jobs]);
+  const kinds = [noopJob, pruneJobsJob(store, config.MAINTENANCE_EVERY_S * 1000), ...telegram.jobs, ...api.jobs];
+  const registry = new JobRegistry(kinds);
   const pool = o.worker === false ? undefined : new WorkerPool({
     store: measured, registry, log, workerId: config.instanceId,
     concurrency: config.JOB_CONCURRENCY, leaseSeconds: config.LEASE_SECONDS, pollIntervalMs: config.POLL_INTERVAL_MS,
     hooks: jobMetricsHooks((job, error) => errors.jobDead(job, error)),
   });
+  // Maintenance (retention) as queue jobs, once per period across all instances.
+  const scheduler = pool && new Scheduler({ store: measured, schedules: kinds.filter(isPeriodic), log });
 
   let shuttingDown = false;
   const stats = new StatsCache(measured);
@@ -67,29 +70,22 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   });
   telegram.mount(app, () => shuttingDown);
   app.route('/api', api.routes);
-  mountOps(app, { store: measured, log, adminToken: config.ADMIN_TOKEN });
+  mountOps(app, { store: measured, log, adminToken: config.ADMIN_TOKEN, schedules: scheduler && (() => scheduler.status()) });
   const server = await listen(app, o.port ?? config.PORT);
   log.info({ port: server.port, dashboard: config.ADMIN_TOKEN ? 'retry enabled (ADMIN_TOKEN)' : 'read-only (no ADMIN_TOKEN)' },
     `HTTP on :${server.port} (GET / dashboard, /queue, /healthz, /metrics)`);
 
+  await scheduler?.start(); // this period's maintenance jobs, before the pool says it started
   if (pool) await pool.start();
   else log.info('worker off (--no-worker)');
 
   await telegram.startBot();
 
-  // Retention (seed 002): every instance tries; prune() deletes in small SKIP LOCKED batches.
-  const pruneTimer = setInterval(() => {
-    store.prune().then((n) => n && log.info({ deleted: n }, 'pruned finished jobs'),
-      (err) => log.warn({ err: scrub(err.message) }, 'prune failed'));
-  }, PRUNE_EVERY_MS);
-  pruneTimer.unref();
-
   let stopping: Promise<void> | null = null;
   const stop = (reason = 'stop requested') => (stopping ??= (async () => {
     log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
     shuttingDown = true; // /queue and /healthz answer 503 from now on
-    clearInterval(pruneTimer);
-    api.stop();
+    scheduler?.stop();
     await telegram.stop().catch((err) => log.warn({ err: scrub(String(err?.message ?? err)) }, 'stopping the bot failed'));
     if (pool) await pool.stop(config.SHUTDOWN_GRACE_MS);
     await server.close();

@@ -131,7 +131,8 @@ describe('embedded default (npm start with no database configured)', () => {
     chmodSync(dir, 0o755); // as root, embedded Postgres runs as user "postgres" and must reach it
     const pgPort = await freePort();
     let app: ReturnType<typeof spawnCli> | undefined;
-    const env = { DATABASE_URL: '', SUPABASE_URL: '', EMBEDDED_PG_DIR: join(dir, 'data'), EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info' };
+    // MAINTENANCE_EVERY_S=0: the job counts below are the test's own jobs only
+    const env = { DATABASE_URL: '', SUPABASE_URL: '', EMBEDDED_PG_DIR: join(dir, 'data'), EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info', MAINTENANCE_EVERY_S: '0' };
     try {
       app = spawnCli(['start'], env);
       const line = await app.waitForJson<{ msg: string; port?: number }>((o) => typeof o.port === 'number' && /HTTP on/.test(o.msg), 90_000);
@@ -175,7 +176,7 @@ describe('RPC mode (supabase-js through the PostgREST-compatible server)', () =>
       const bad = loadConfig({ SUPABASE_URL: restEmpty.url, SUPABASE_SERVICE_ROLE_KEY: restEmpty.serviceRoleKey, PORT: '0' });
       await assert.rejects(startApp(bad, log, { bot: false }), /schema is empty.*npx neurocards migrate/);
 
-      const config = loadConfig({ SUPABASE_URL: rest.url, SUPABASE_SERVICE_ROLE_KEY: rest.serviceRoleKey, PORT: '0', POLL_INTERVAL_MS: '500' });
+      const config = loadConfig({ SUPABASE_URL: rest.url, SUPABASE_SERVICE_ROLE_KEY: rest.serviceRoleKey, PORT: '0', POLL_INTERVAL_MS: '500', MAINTENANCE_EVERY_S: '0' });
       assert.equal(config.database.mode, 'rpc');
       app = await startApp(config, log, { bot: false });
       await app.store.enqueue(Array.from({ length: 50 }, () => ({ kind: 'noop', payload: { ms: 2 } })));

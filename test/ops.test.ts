@@ -67,7 +67,8 @@ describe('GET /metrics, /api/ops and the retry endpoint', () => {
 
   before(async () => {
     db = await createTestDb();
-    const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'ops-test', ADMIN_TOKEN, POLL_INTERVAL_MS: '100' });
+    // MAINTENANCE_EVERY_S=0: the history and counts below are the test's own jobs only
+    const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'ops-test', ADMIN_TOKEN, POLL_INTERVAL_MS: '100', MAINTENANCE_EVERY_S: '0' });
     app = await startApp(config, log, { bot: false });
     base = `http://127.0.0.1:${app.port}`;
   });

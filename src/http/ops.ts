@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Hono } from 'hono';
 import type { HistoryPoint, Job, Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
+import type { ScheduleStatus } from '../worker/schedule.ts';
 import { scrub } from '../log.ts';
 import { metricsContentType, renderMetrics } from '../metrics.ts';
 
@@ -19,6 +20,8 @@ export interface OpsDeps {
   adminToken?: string;
   /** How long /api/ops answers are reused (ms): many open dashboards cost one read. */
   cacheMs?: number;
+  /** The worker's schedules (maintenance), when this instance runs one. */
+  schedules?: () => ScheduleStatus[];
 }
 
 /** What the dashboard and the CLI show of a job: never its payload or result. */
@@ -38,16 +41,22 @@ export function mountOps(app: Hono, d: OpsDeps): void {
   let cached: { at: number; body: Promise<unknown> } | null = null;
 
   const opsData = async () => {
-    const [history, dead, failed] = await Promise.all([
+    const [history, dead, failed, schedules] = await Promise.all([
       d.store.history(60),
       d.store.listJobs({ status: 'dead', limit: 15 }),
       d.store.listJobs({ status: 'failed', limit: 15 }),
+      // each schedule's current period and its job (the same job on every instance)
+      Promise.all((d.schedules?.() ?? []).map(async (s) => ({
+        kind: s.kind, everySeconds: s.everyMs / 1000, period: s.period, nextAt: s.nextAt,
+        job: s.jobId ? await d.store.getJob(s.jobId).then((j) => j && jobSummary(j)) : null,
+      }))),
     ]);
     return {
       admin: Boolean(d.adminToken),
       history: history satisfies HistoryPoint[],
       dead: dead.map(jobSummary),
       failed: failed.map(jobSummary),
+      schedules,
       at: new Date().toISOString(),
     };
   };

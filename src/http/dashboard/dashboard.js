@@ -122,6 +122,13 @@ function renderJobs(ops) {
     el('td', { class: 'num' }, `${j.attempts}/${j.maxAttempts}`), el('td', { class: 'muted small' }, inT(j.runAt)),
     el('td', { class: 'err' }, j.lastError || '')));
   $('failed').replaceChildren(...(failed.length ? failed : [el('tr', {}, el('td', { colspan: 5, class: 'empty' }, 'nothing is retrying'))]));
+  const schedules = (ops.schedules || []).map((s) => el('tr', { 'data-schedule': s.kind },
+    el('td', {}, el('span', { class: 'kind' }, s.kind)), el('td', { class: 'muted small' }, fmtAge(s.everySeconds)),
+    el('td', { class: 'num' }, s.job ? s.job.id : '–'),
+    el('td', {}, s.job ? s.job.status + (s.job.finishedAt ? ` ${ago(s.job.finishedAt)}` : '') : 'not enqueued yet'),
+    el('td', { class: 'num' }, s.job ? `${s.job.attempts}/${s.job.maxAttempts}` : ''),
+    el('td', { class: 'muted small' }, inT(s.nextAt))));
+  $('schedules').replaceChildren(...(schedules.length ? schedules : [el('tr', {}, el('td', { colspan: 6, class: 'empty' }, 'no scheduler on this instance (worker off)'))]));
   renderChart(ops.history);
 }
 
