@@ -147,6 +147,12 @@ async function runStart(config: Config, log: Logger, o: { bot: boolean; worker: 
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
       if (++signals > 1) { log.warn({ sig }, 'second signal: exiting now'); resolve(1); return; }
+      // The orderly stop is bounded step by step; this is the backstop for what is not
+      // (a database that stops answering mid-shutdown): the promise is grace + 5 s.
+      setTimeout(() => {
+        log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown still not done 4.5 s after the grace; exiting now');
+        resolve(1);
+      }, config.SHUTDOWN_GRACE_MS + 4_500).unref();
       app.stop(sig).then(() => resolve(0), (err) => { log.error({ err: scrub(String(err?.message ?? err)) }, 'shutdown failed'); resolve(1); });
     };
     process.on('SIGTERM', onSignal);

@@ -2,6 +2,8 @@
 // small: the order store, its job kinds (render-card, deliver-card, prune-bot-tables), the bot and
 // how updates arrive (webhook on POST /telegram, or long polling by one leader).
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Update } from 'grammy/types';
 import type { Hono } from 'hono';
 import type { Config } from './config.ts';
 import { aiFromConfig } from './ai/index.ts';
@@ -32,7 +34,13 @@ export interface TelegramPart {
   startBot(): Promise<void>;
   bot: NeurocardsBot | null;
   runner(): BotRunner | null;
-  stop(): Promise<void>;
+  /** Shutdown, first step: no new updates (polling stops fetching; the webhook answers 503 by itself). */
+  stopUpdates(): Promise<void>;
+  /**
+   * Shutdown, last step: handlers still running get until `deadline` (epoch ms), then
+   * their Telegram calls are aborted and the bot is closed without waiting any longer.
+   */
+  stop(deadline?: number): Promise<void>;
 }
 
 export function webhookSecret(config: Config): string {
@@ -53,6 +61,7 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
   const maxPhotoBytes = config.MAX_PHOTO_MB * 1024 * 1024;
   // Retention of the bot's tables runs with or without a token: the tables exist either way.
   const jobs: JobKind<any>[] = [pruneBotTablesJob(orders, config.MAINTENANCE_EVERY_S * 1000)];
+  const abandon = new AbortController();
   if (token) {
     // Jobs hand a long 429 back to the queue (RetryAfterError) instead of holding a slot.
     const api = createTelegramApi({
@@ -73,9 +82,17 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
     queueStats: () => store.stats(),
     adminIds: config.ADMIN_IDS, maxOpenOrders: config.MAX_OPEN_ORDERS, dailyQuota: config.DAILY_ORDER_QUOTA,
     maxPhotoBytes, throttle: config.TELEGRAM_THROTTLE,
+    updateBudgetMs: config.TELEGRAM_UPDATE_BUDGET_MS, abandon: abandon.signal,
   }) : null;
   let runner: BotRunner | null = null;
-  let drain: (() => Promise<void>) | null = null;
+  // Every update being handled, webhook or polling: shutdown waits for these, up to the grace.
+  const handling = new Set<Promise<void>>();
+  const handle = (update: Update): Promise<void> => {
+    const work = bot!.handleUpdate(update);
+    handling.add(work);
+    work.catch(() => {}).finally(() => handling.delete(work));
+    return work;
+  };
 
   return {
     orders, jobs, bot,
@@ -84,9 +101,8 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
       if (!bot || !config.webhookUrl) return;
       const hook = telegramWebhook({
         secret: webhookSecret(config), orders, log, isShuttingDown,
-        handle: (update) => bot.handleUpdate(update),
+        handle,
       });
-      drain = hook.drain;
       app.route('/telegram', hook);
     },
     async startBot() {
@@ -104,12 +120,23 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
           ? new AdvisoryLeader(store.sql, botId)
           : new LeaseLeader(orders, `poll:${botId}`, config.instanceId);
         log.info({ leader: leader.constructor.name }, 'no public URL: long polling by one leader instance');
-        runner = startPollingMode(bot, { leader, log });
+        runner = startPollingMode(bot, { leader, log, handle });
       }
     },
-    async stop() {
+    async stopUpdates() {
       await runner?.stop();
-      await drain?.();
+    },
+    async stop(deadline = Date.now()) {
+      await runner?.stop(); // no-op when stopUpdates ran
+      const settled = () => Promise.allSettled([...handling]);
+      const left = deadline - Date.now();
+      if (handling.size && left > 0) await Promise.race([settled(), sleep(left)]);
+      if (handling.size) {
+        log.warn({ handlers: handling.size }, 'shutdown grace over: abandoning the bot handlers still running');
+        abandon.abort();
+        // Aborted calls fail at once; a handler stuck elsewhere is not waited for.
+        await Promise.race([settled(), sleep(500)]);
+      }
     },
   };
 }

@@ -52,6 +52,7 @@ const schema = z.object({
   MAX_PHOTO_MB: int(20, 1, 2000), // Telegram's bot download limit; raise it with a self-hosted Bot API server
   TELEGRAM_THROTTLE: bool(true),
   TELEGRAM_INLINE_RETRY_MAX_S: int(2, 0, 60), // longer 429s go back to the queue
+  TELEGRAM_UPDATE_BUDGET_MS: int(30_000, 1_000, 600_000), // all Telegram calls of one bot update, retries included
 
   // Optional AI copywriter (issue 4 item 8; src/ai). Off without a key.
   OPENROUTER_API_KEY: z.string().min(1).optional(),

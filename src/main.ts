@@ -1,6 +1,7 @@
 // Composition root: config → store (migrations checked) → worker pool, HTTP, bot;
 // and the one place that owns graceful shutdown. Nothing in src/bot calls src/worker
 // or the other way round: they meet only through the store.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.ts';
 import { openStore } from './db/open.ts';
 import type { Store } from './db/store.ts';
@@ -84,11 +85,17 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   let stopping: Promise<void> | null = null;
   const stop = (reason = 'stop requested') => (stopping ??= (async () => {
     log.info({ reason, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down');
-    shuttingDown = true; // /queue and /healthz answer 503 from now on
+    const graceEnds = Date.now() + config.SHUTDOWN_GRACE_MS;
+    shuttingDown = true; // /queue and /healthz answer 503 from now on, /telegram too
     scheduler?.stop();
-    await telegram.stop().catch((err) => log.warn({ err: scrub(String(err?.message ?? err)) }, 'stopping the bot failed'));
-    if (pool) await pool.stop(config.SHUTDOWN_GRACE_MS);
-    await server.close();
+    const botFailed = (err: any) => log.warn({ err: scrub(String(err?.message ?? err)) }, 'stopping the bot failed');
+    // Order: no new updates; no new claims, running jobs get the grace, the rest go back
+    // unspent; then bot handlers get what is left of the grace and are abandoned.
+    await telegram.stopUpdates().catch(botFailed);
+    if (pool) await pool.stop(Math.max(0, graceEnds - Date.now()));
+    await telegram.stop(graceEnds).catch(botFailed);
+    // A request still running (a slow upload) must not hold the exit.
+    await Promise.race([server.close(), sleep(1_000)]);
     await opened.close();
     await errors.close(); // flush queued error reports before the process exits
     log.info('stopped');

@@ -39,6 +39,10 @@ export interface BotDeps {
   maxPhotoBytes: number;
   /** grammY plugins on outgoing calls (tests may turn throttling off). */
   throttle?: boolean;
+  /** Time all Telegram calls of one update may take, retries included (src/bot/budget.ts). */
+  updateBudgetMs?: number;
+  /** Aborted when a shutdown stops waiting for handlers: their Telegram calls end at once. */
+  abandon?: AbortSignal;
   /** Skip getMe at start (tests that construct many bots). */
   botInfo?: import('grammy/types').UserFromGetMe;
 }

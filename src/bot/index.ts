@@ -2,6 +2,7 @@
 // Outgoing calls go through grammY's throttler and auto-retry plugins.
 import { Bot, BotError } from 'grammy';
 import { configureApi } from '../telegram/api.ts';
+import { telegramBudget } from './budget.ts';
 import type { BotContext, BotDeps } from './context.ts';
 import { admin } from './features/admin.ts';
 import { cancel } from './features/cancel.ts';
@@ -18,6 +19,7 @@ import { previewStrip } from './previews.ts';
 
 export type { BotDeps } from './context.ts';
 export type NeurocardsBot = Bot<BotContext>;
+export const DEFAULT_UPDATE_BUDGET_MS = 30_000;
 
 export function createBot(deps: BotDeps): NeurocardsBot {
   const bot = new Bot<BotContext>(deps.token, {
@@ -27,6 +29,8 @@ export function createBot(deps: BotDeps): NeurocardsBot {
   // The bot answers people: short 429s and 5xx are retried in-process.
   configureApi(bot.api, { throttle: deps.throttle, maxInlineRetrySeconds: 30, retryServerErrors: true, maxRetryAttempts: 5 });
 
+  // First, so the budget starts when the update does and covers every later call.
+  bot.use(telegramBudget({ budgetMs: deps.updateBudgetMs ?? DEFAULT_UPDATE_BUDGET_MS, log: deps.log, abandon: deps.abandon }));
   bot.use(privateOnly, withDeps(deps), sessions(deps.orders), i18n, ownCallbacksOnly);
   bot.use(start, help, lang, status, cancel, history, admin, order, media);
 
@@ -40,12 +44,12 @@ export function createBot(deps: BotDeps): NeurocardsBot {
 }
 
 /** getMe, the command menu in both languages, and the template pictures warmed up. */
-export async function initBot(bot: NeurocardsBot, log: BotDeps['log']): Promise<void> {
-  await bot.init();
+export async function initBot(bot: NeurocardsBot, log: BotDeps['log'], signal?: AbortSignal): Promise<void> {
+  await bot.init(signal as never);
   for (const l of ['ru', 'en'] as Lang[]) {
     const c = messages(l).commands;
     const commands = Object.entries(c).map(([command, description]) => ({ command, description }));
-    await bot.api.setMyCommands(commands, l === 'en' ? {} : { language_code: l })
+    await bot.api.setMyCommands(commands, l === 'en' ? {} : { language_code: l }, signal as never)
       .catch((err) => log.warn({ err: (err as Error).message }, 'setMyCommands failed'));
   }
   void previewStrip('ru').then(() => previewStrip('en')).catch(() => {});

@@ -311,6 +311,8 @@ export interface FakeTelegram {
 
   /** Next `times` calls of `method` ('*' = any method except getUpdates) fail with `spec`. */
   failNext(method: string, spec: FailSpec, times?: number): void;
+  /** Every call addressed to `chatId` (its chat_id) fails with `spec` until called again with null. */
+  failChat(chatId: number, spec: FailSpec | null): void;
   /** Random failures; pass null to turn off. */
   chaos(opts: ChaosOptions | null): void;
   /** Adds artificial latency (ms) to every call, or per method. */
@@ -1084,6 +1086,7 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly commandSets = new Map<string, BotCommand[]>();
   private readonly successCounts = new Map<string, Map<number | 'all', number>>();
   private readonly failQueue = new Map<string, FailSpec[]>();
+  private readonly failingChats = new Map<number, FailSpec>();
   private chaosOpts: (ChaosOptions & { rng: () => number }) | null = null;
   private latency: number | Record<string, number> = 0;
   private readonly rateWindow = { global: [] as number[], perChat: new Map<number, number[]>() };
@@ -1255,7 +1258,7 @@ class FakeTelegramServer implements FakeTelegram {
     const ctx: CallCtx = { call, onClose: (cb) => closeCbs.push(cb) };
 
     // fault injection
-    const fault = this.takeFault(methodName);
+    const fault = this.takeFault(methodName) ?? (call.chatId !== undefined ? this.failingChats.get(call.chatId) : undefined);
     if (fault) {
       call.injected = true;
       if (fault.processed) {
@@ -1393,6 +1396,11 @@ class FakeTelegramServer implements FakeTelegram {
     let q = this.failQueue.get(key);
     if (!q) this.failQueue.set(key, (q = []));
     for (let i = 0; i < times; i++) q.push(spec);
+  }
+
+  failChat(chatId: number, spec: FailSpec | null): void {
+    if (spec) this.failingChats.set(chatId, spec);
+    else this.failingChats.delete(chatId);
   }
 
   chaos(opts: ChaosOptions | null): void {
