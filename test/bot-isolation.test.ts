@@ -161,7 +161,7 @@ describe('SIGTERM with a handler stuck in Telegram retries and a backlog of runn
     const slow = await store.enqueue(Array.from({ length: 12 }, () => ({ kind: 'noop', payload: { ms: 60_000 } })));
     await waitFor(async () => {
       const [r] = await db.sql`select count(*)::int as n from public.jobs where status = 'running' and lease_owner = 'stuck'`;
-      return r.n === 4;
+      return r.n >= 4; // 4 in flight, plus any claimed ahead of free slots
     }, 15_000, 'four jobs running');
 
     // Two chats whose every send fails: 500s (auto-retry backs off 3, 6, 12 … s) and dropped
@@ -184,9 +184,12 @@ describe('SIGTERM with a handler stuck in Telegram retries and a backlog of runn
     const json = app.lines.map((l) => { try { return JSON.parse(l); } catch { return {}; } });
     assert.ok(json.some((o) => o.msg === 'shutdown grace over: abandoning the bot handlers still running'), 'the stuck handlers were abandoned, not waited for');
     const stopped = json.find((o) => o.msg === 'worker pool stopped');
-    assert.deepEqual({ finished: stopped.finished, released: stopped.released }, { finished: 0, released: 4 });
+    // The 4 running ones, and any claimed ahead of free slots (the pool may hold a few more).
+    assert.equal(stopped.finished, 0);
+    assert.ok(stopped.released >= 4, `released ${stopped.released}`);
     const rows = await db.sql`select status, attempts from public.jobs where id = any(${slow.map((j) => j.id)}::bigint[])`;
     assert.equal(rows.filter((r) => r.status === 'running').length, 0, 'no job left running');
     assert.ok(rows.every((r) => r.status === 'queued'), JSON.stringify(rows));
+    assert.ok(rows.every((r) => r.attempts === 0), `handed back without spending an attempt: ${JSON.stringify(rows)}`);
   });
 });
