@@ -14,7 +14,7 @@ import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
 import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
 import { composeApi } from './api/index.ts';
-import { instrumentStore, jobMetricsHooks, registerQueueGauges } from './metrics.ts';
+import { instrumentStore, jobMetricsHooks, registerQueueGauges, zeroJobCounters } from './metrics.ts';
 import { initErrorTracking } from './errors.ts';
 import { mountOps } from './http/ops.ts';
 
@@ -52,6 +52,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
     concurrency: config.JOB_CONCURRENCY, leaseSeconds: config.LEASE_SECONDS, pollIntervalMs: config.POLL_INTERVAL_MS,
     hooks: jobMetricsHooks((job, error) => errors.jobDead(job, error)),
   });
+
+  if (pool) zeroJobCounters(registry.names());
 
   let shuttingDown = false;
   const stats = new StatsCache(measured);
