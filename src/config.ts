@@ -41,7 +41,10 @@ const schema = z.object({
   TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default('https://api.telegram.org'),
   WEBHOOK_URL: optionalUrl,
   RENDER_EXTERNAL_URL: optionalUrl,
-  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'may only contain A-Z, a-z, 0-9, _ and -').optional(),
+  // Render's generateValue (render.yaml) and `openssl rand -base64` give +, / and =, which
+  // Telegram refuses in a secret token: base64 is read in its URL-safe alphabet instead.
+  TELEGRAM_WEBHOOK_SECRET: z.string().transform((s) => s.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''))
+    .pipe(z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'may only contain A-Z, a-z, 0-9, _ and - (or be base64)')).optional(),
   ADMIN_IDS: z.string().default('')
     .refine((s) => s.split(',').every((x) => x.trim() === '' || /^\d+$/.test(x.trim())), 'must be comma-separated numeric Telegram user ids')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number)),

@@ -17,7 +17,7 @@ import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
 import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
 import { composeApi } from './api/index.ts';
-import { instrumentStore, jobMetricsHooks, registerQueueGauges } from './metrics.ts';
+import { instrumentStore, jobMetricsHooks, registerQueueGauges, zeroJobCounters } from './metrics.ts';
 import { initErrorTracking } from './errors.ts';
 import { mountOps } from './http/ops.ts';
 
@@ -56,6 +56,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   });
   // Maintenance (retention) as queue jobs, once per period across all instances.
   const scheduler = pool && new Scheduler({ store: measured, schedules: kinds.filter(isPeriodic), log });
+
+  if (pool) zeroJobCounters(registry.names());
 
   let shuttingDown = false;
   const stats = new StatsCache(measured);

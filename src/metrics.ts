@@ -32,6 +32,19 @@ export const leaseTakeovers = c('worker_lease_takeovers_total',
   'Job leases that changed hands: side "took_over" = this instance claimed a job whose worker stopped heartbeating; ' +
   'side "lost" = another instance took over a job this one still held', ['side']);
 
+/**
+ * Exports this instance's job counters at 0 for every kind it handles, before any job
+ * runs: rate() and increase() miss a labelled counter's first increment when its series
+ * did not exist at the previous scrape (Prometheus' advice: initialise known label sets).
+ */
+export function zeroJobCounters(kinds: readonly string[]): void {
+  for (const kind of kinds) {
+    jobsTotal.inc({ kind }, 0);
+    jobsCompleted.inc({ kind }, 0);
+    for (const outcome of ['retry', 'dead']) jobsFailed.inc({ kind, outcome }, 0);
+  }
+}
+
 /** Jobs in flight on this instance by kind; the source of worker_jobs_processing. */
 const inFlight = new Map<string, { kind: string; at: number }>();
 g('worker_jobs_processing', 'Jobs in flight on this instance, by kind', ['kind'], function () {
@@ -101,6 +114,11 @@ export const telegramApiErrors = c('telegram_api_errors_total', 'Failed Telegram
 export const aiProviderCalls = c('ai_provider_calls_total', 'Calls to the AI provider, by outcome (ok, error, rate_limited)', ['outcome']);
 export const aiRateLimitWaits = c('ai_rate_limit_waits_total', 'Times an AI call had to wait for the shared rate limit, by window (minute, hour, day, provider_429)', ['window']);
 export const aiRateLimitWaitSeconds = c('ai_rate_limit_wait_seconds_total', 'Seconds spent waiting for the AI rate limit');
+
+// Known label sets start at 0, as the job counters do (zeroJobCounters). Telegram errors
+// are keyed by method and code, too many pairs to list: their first one is seen as a step.
+for (const outcome of ['ok', 'error', 'rate_limited']) aiProviderCalls.inc({ outcome }, 0);
+for (const window of ['minute', 'hour', 'day', 'unavailable', 'provider_429']) aiRateLimitWaits.inc({ window }, 0);
 
 export function recordTelegramError(method: string, code: number | string): void {
   telegramApiErrors.inc({ method, code: String(code) });

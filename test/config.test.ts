@@ -45,3 +45,10 @@ test('every bad variable is named at once, with how to fix it, and no secret is 
 test('empty values count as unset', () => {
   assert.equal(loadConfig({ DATABASE_URL: '', PORT: '' }).database.mode, 'embedded');
 });
+
+test('TELEGRAM_WEBHOOK_SECRET: base64 (Render\'s generateValue) is read in the URL-safe alphabet Telegram accepts', () => {
+  const generated = 'lXVO4bHje5XTr5FC79N8MiTk+kmre8ImnYeGppZa/xY='; // 256 bits, as render.yaml gets them
+  assert.equal(loadConfig({ TELEGRAM_WEBHOOK_SECRET: generated }).TELEGRAM_WEBHOOK_SECRET, 'lXVO4bHje5XTr5FC79N8MiTk-kmre8ImnYeGppZa_xY');
+  assert.equal(loadConfig({ TELEGRAM_WEBHOOK_SECRET: 'plain_secret-1' }).TELEGRAM_WEBHOOK_SECRET, 'plain_secret-1');
+  assert.throws(() => loadConfig({ TELEGRAM_WEBHOOK_SECRET: 'has space' }), /TELEGRAM_WEBHOOK_SECRET may only contain/);
+});
