@@ -57,10 +57,11 @@ async function next(ctx: BotContext, then: () => Promise<unknown>) {
 
 /**
  * Looks at the file now (header, then a decode at 1/8 scale) so a seller hears
- * "this file is damaged / animated / too large" at once, not after confirming.
+ * "this file is damaged / animated / too large" at once, not after confirming, and
+ * keeps the checked bytes for the render job, so the photo is downloaded once.
  * A download problem is not the seller's fault: the render job will try again.
  */
-async function photoProblem(ctx: BotContext, fileId: string): Promise<string | null> {
+async function photoProblem(ctx: BotContext, fileId: string, uniqueId: string): Promise<string | null> {
   let bytes: Buffer;
   try {
     bytes = await downloadFile(ctx.api, { token: ctx.deps.token, apiRoot: ctx.deps.apiRoot, fileId, maxBytes: ctx.deps.maxPhotoBytes, signal: AbortSignal.timeout(15_000) });
@@ -71,15 +72,18 @@ async function photoProblem(ctx: BotContext, fileId: string): Promise<string | n
   }
   try {
     await verifyPhoto(bytes);
-    return null;
   } catch (err) {
     if (err instanceof BadPhotoError) return err.code;
     throw err;
   }
+  await ctx.deps.orders.photoPut(uniqueId, bytes).catch((err: Error) => {
+    ctx.deps.log.warn({ err: err.message }, 'photo not kept; the render will download it');
+  });
+  return null;
 }
 
 async function acceptPhoto(ctx: BotContext, fileId: string, uniqueId: string) {
-  const problem = await photoProblem(ctx, fileId);
+  const problem = await photoProblem(ctx, fileId, uniqueId);
   if (problem) return void (await ctx.reply(ctx.t.photoRejected(ctx.t.photoWhy[problem] ?? problem)));
   const s = ctx.session;
   if (s.editing && s.draft.title) {
