@@ -15,7 +15,7 @@ import { start } from './features/start.ts';
 import { status } from './features/status.ts';
 import { messages, type Lang } from './i18n/index.ts';
 import { i18n, ownCallbacksOnly, privateOnly, sessions, withDeps } from './middlewares/index.ts';
-import { previewStrip } from './previews.ts';
+import { renderPreviewStrip } from '../cards/index.ts';
 
 export type { BotDeps } from './context.ts';
 export type NeurocardsBot = Bot<BotContext>;
@@ -52,5 +52,5 @@ export async function initBot(bot: NeurocardsBot, log: BotDeps['log'], signal?: 
     await bot.api.setMyCommands(commands, l === 'en' ? {} : { language_code: l }, signal as never)
       .catch((err) => log.warn({ err: (err as Error).message }, 'setMyCommands failed'));
   }
-  void previewStrip('ru').then(() => previewStrip('en')).catch(() => {});
+  void renderPreviewStrip('ru').then(() => renderPreviewStrip('en')).catch(() => {});
 }

@@ -5,9 +5,10 @@
  *   const card = await renderCard({ photo, title, features, price, template }, { signal });
  *   // card.jpeg: 900×1200 sRGB JPEG (or 1200×1600 with size: 'large')
  *   const thumb = await renderPreview('clean', { lang: 'ru' }); // 300×400 JPEG, cached
+ *   const strip = await renderPreviewStrip('en');  // every template side by side, cached
  */
 export { BadPhotoError, inspectPhoto, verifyPhoto, PHOTO_LIMITS, type BadPhotoCode, type PhotoInfo } from './photo.ts';
-export { renderPreview, type PreviewOptions } from './preview.ts';
+export { renderPreview, renderPreviewStrip, type PreviewOptions } from './preview.ts';
 export {
   CARD_SIZES,
   prepareContent,
@@ -19,4 +20,4 @@ export {
   type RenderOptions,
 } from './render.ts';
 export { DEFAULT_TEMPLATE, isTemplateId, TEMPLATE_IDS, TEMPLATES, templateInfo, type TemplateId, type TemplateInfo } from './templates.ts';
-export { FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, PRICE_MAX_CHARS, TITLE_MAX_CHARS } from './text.ts';
+export { FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, parsePrice, PRICE_MAX_CHARS, TITLE_MAX_CHARS } from './text.ts';

@@ -1,8 +1,8 @@
-/** Small previews of the templates, for the template-choice keyboard or an album. */
+/** Small previews of the templates (one, or all side by side) for choosing a template. */
 import sharp from 'sharp';
 import { renderCard } from './render.ts';
 import { SAMPLE_TEXT, samplePhoto, type SampleLang } from './sample.ts';
-import type { TemplateId } from './templates.ts';
+import { TEMPLATE_IDS, type TemplateId } from './templates.ts';
 
 export interface PreviewOptions {
   lang?: SampleLang;
@@ -37,3 +37,28 @@ export function renderPreview(template: TemplateId, opts: PreviewOptions = {}): 
   return p;
 }
 
+
+const STRIP_TILE = 300;
+const STRIP_GAP = 10;
+const strips = new Map<SampleLang, Promise<Buffer>>();
+
+/**
+ * Every template's preview (300×400) side by side, 10 px apart on white: the picture
+ * the bot shows with its template buttons. Cached per language.
+ */
+export function renderPreviewStrip(lang: SampleLang = 'ru'): Promise<Buffer> {
+  let p = strips.get(lang);
+  if (!p) {
+    p = (async () => {
+      const tiles = await Promise.all(TEMPLATE_IDS.map((t) => renderPreview(t, { lang, width: STRIP_TILE })));
+      const height = Math.round((STRIP_TILE * 4) / 3);
+      return sharp({ create: { width: STRIP_TILE * tiles.length + STRIP_GAP * (tiles.length - 1), height, channels: 3, background: '#ffffff' } })
+        .composite(tiles.map((input, i) => ({ input, left: i * (STRIP_TILE + STRIP_GAP), top: 0 })))
+        .jpeg({ quality: 85 })
+        .toBuffer();
+    })();
+    p.catch(() => strips.delete(lang));
+    strips.set(lang, p);
+  }
+  return p;
+}

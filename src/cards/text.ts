@@ -61,6 +61,16 @@ export function formatPrice(raw: string | null | undefined): string | null {
   return truncateChars(s, PRICE_MAX_CHARS);
 }
 
+/**
+ * A plain price as typed by a seller ("12 990", "1299,50 ₽", "990 руб.") as a number
+ * string ("12990", "1299.50"), positive, at most 9 digits and 2 decimals; null for
+ * anything else. What the bot accepts at its price step; formatPrice() shows it.
+ */
+export function parsePrice(raw: string): string | null {
+  const cleaned = raw.trim().replace(/\s|₽|руб\.?|р\.?|rub\.?/gi, '').replace(',', '.');
+  return /^\d{1,9}(\.\d{1,2})?$/.test(cleaned) && Number(cleaned) > 0 ? cleaned : null;
+}
+
 export interface Line {
   text: string;
   /** Width in design units at the block's size. */

@@ -60,10 +60,6 @@ export class TrueTypeFont {
     return t.offset;
   }
 
-  hasTable(tag: string): boolean {
-    return this.tables.has(tag);
-  }
-
   private pickCmap(): { format: 4 | 12; offset: number } {
     const v = this.view;
     const cmap = this.table('cmap');

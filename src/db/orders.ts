@@ -88,6 +88,10 @@ export interface OrderStore {
   /** Stores the card (null: stored already) and enqueues its delivery in one transaction. */
   rendered(id: number, card: { jpeg: Buffer; width: number; height: number } | null, renderMs: number | null): Promise<Order | null>;
   card(id: number): Promise<Buffer | null>;
+  /** Keeps the seller's photo as checked at upload, so the render job need not download it again. */
+  photoPut(uniqueId: string, bytes: Buffer): Promise<void>;
+  /** The photo kept by photoPut; null when none (the render job downloads it then). */
+  photo(uniqueId: string): Promise<Buffer | null>;
   /**
    * Logs a send about to happen and returns the order as it is now. Fenced by the
    * deliver job's lease: `fenced` means this attempt no longer owns the job and must
@@ -124,6 +128,8 @@ export const SIGNATURES = {
   order_start_render: { p_id: 'bigint' },
   order_rendered: { p_id: 'bigint', p_jpeg_b64: 'text', p_width: 'integer', p_height: 'integer', p_render_ms: 'integer' },
   order_card: { p_id: 'bigint' },
+  order_photo_put: { p_unique_id: 'text', p_b64: 'text' },
+  order_photo: { p_unique_id: 'text' },
   order_delivery_begin: { p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text', p_job: 'bigint' },
   order_delivery_done: { p_id: 'bigint', p_part: 'text', p_message_id: 'bigint', p_file_id: 'text', p_answered_at: 'timestamptz' },
   order_fail: { p_id: 'bigint', p_status: 'text', p_error: 'text' },
@@ -186,6 +192,13 @@ export class SqlOrderStore implements OrderStore {
   }
   async card(id: number) {
     const b64 = await this.call<string | null>('order_card', { p_id: id });
+    return b64 ? Buffer.from(b64, 'base64') : null;
+  }
+  async photoPut(uniqueId: string, bytes: Buffer) {
+    await this.call('order_photo_put', { p_unique_id: uniqueId, p_b64: bytes.toString('base64') });
+  }
+  async photo(uniqueId: string) {
+    const b64 = await this.call<string | null>('order_photo', { p_unique_id: uniqueId });
     return b64 ? Buffer.from(b64, 'base64') : null;
   }
   deliveryBegin(id: number, part: 'photo' | 'document', attempt: number, worker: string, jobId: string) {

@@ -328,6 +328,8 @@ export interface FakeTelegram {
   messages(chatId: number): BotMessage[];
   /** Bytes of a stored file by file_id. */
   fileBytes(fileId: string): Buffer | undefined;
+  /** Downloads (GET /file/bot<token>/<path>) served so far, per file_unique_id. */
+  readonly fileDownloads: Map<string, number>;
   /** Commands set via setMyCommands (default scope/language unless given). */
   commands(scope?: unknown, languageCode?: string): BotCommand[] | undefined;
   webhookInfo(): WebhookInfo & { secret_token?: string };
@@ -1085,6 +1087,7 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly callbackQueries = new Map<string, { query: CallbackQuery; answered: boolean; chatId: number }>();
   private readonly commandSets = new Map<string, BotCommand[]>();
   private readonly successCounts = new Map<string, Map<number | 'all', number>>();
+  readonly fileDownloads = new Map<string, number>();
   private readonly failQueue = new Map<string, FailSpec[]>();
   private readonly failingChats = new Map<number, FailSpec>();
   private chaosOpts: (ChaosOptions & { rng: () => number }) | null = null;
@@ -1338,8 +1341,9 @@ class FakeTelegramServer implements FakeTelegram {
     const f = this.filesByPath.get(filePath);
     if (!f) return this.sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     res.writeHead(200, { 'content-type': f.mime_type ?? (f.kind === 'photo' ? 'image/jpeg' : 'application/octet-stream'), 'content-length': f.bytes.length });
-    if (req.method === 'HEAD') res.end();
-    else res.end(f.bytes);
+    if (req.method === 'HEAD') return void res.end();
+    this.fileDownloads.set(f.file_unique_id, (this.fileDownloads.get(f.file_unique_id) ?? 0) + 1);
+    res.end(f.bytes);
   }
 
   private countSuccess(method: string, call: CallRecord, result: unknown): void {

@@ -4,23 +4,23 @@
 // repeated tap or a repeated Telegram delivery finds the same order.
 import { Composer, InputFile } from 'grammy';
 import type { Message } from 'grammy/types';
-import { TEMPLATE_IDS, isTemplateId, templateInfo } from '../../cards/templates.ts';
-import { formatPrice } from '../../cards/text.ts';
-import { BadPhotoError, verifyPhoto } from '../../cards/photo.ts';
+import {
+  BadPhotoError, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, isTemplateId, parsePrice, renderPreviewStrip,
+  TEMPLATE_IDS, templateInfo, TITLE_MAX_CHARS, verifyPhoto,
+} from '../../cards/index.ts';
 import { downloadFile, FileTooBigError } from '../../telegram/api.ts';
 import { CARD_CALLBACKS } from '../../telegram/callbacks.ts';
 import type { BotContext, Draft } from '../context.ts';
 import { editMenu, skipPrice, summary, templates } from '../keyboards/index.ts';
-import { previewFileIds, previewStrip } from '../previews.ts';
 
 export const order = new Composer<BotContext>();
 
-const TITLE_MAX = 60;
-const FEATURES_MAX = 5;
-const FEATURE_MAX_CHARS = 80;
 const IMAGE_MIME = /^image\/(jpeg|png|webp|tiff|avif|gif)$/;
 
 // ── steps ──
+
+/** `${botId}:${lang}` → Telegram's file_id of the uploaded template picture, reused after the first upload. */
+const previewFileIds = new Map<string, string>();
 
 async function showTemplates(ctx: BotContext) {
   ctx.session.step = 'template';
@@ -32,7 +32,7 @@ async function showTemplates(ctx: BotContext) {
     if (sent) return;
     previewFileIds.delete(key); // a file_id Telegram no longer knows: upload again
   }
-  const msg = await ctx.replyWithPhoto(new InputFile(await previewStrip(ctx.lang), 'templates.jpg'), extra);
+  const msg = await ctx.replyWithPhoto(new InputFile(await renderPreviewStrip(ctx.lang), 'templates.jpg'), extra);
   if (msg.photo?.length) previewFileIds.set(key, msg.photo.at(-1)!.file_id);
 }
 
@@ -57,10 +57,11 @@ async function next(ctx: BotContext, then: () => Promise<unknown>) {
 
 /**
  * Looks at the file now (header, then a decode at 1/8 scale) so a seller hears
- * "this file is damaged / animated / too large" at once, not after confirming.
+ * "this file is damaged / animated / too large" at once, not after confirming, and
+ * keeps the checked bytes for the render job, so the photo is downloaded once.
  * A download problem is not the seller's fault: the render job will try again.
  */
-async function photoProblem(ctx: BotContext, fileId: string): Promise<string | null> {
+async function photoProblem(ctx: BotContext, fileId: string, uniqueId: string): Promise<string | null> {
   let bytes: Buffer;
   try {
     bytes = await downloadFile(ctx.api, { token: ctx.deps.token, apiRoot: ctx.deps.apiRoot, fileId, maxBytes: ctx.deps.maxPhotoBytes, signal: AbortSignal.timeout(15_000) });
@@ -71,15 +72,18 @@ async function photoProblem(ctx: BotContext, fileId: string): Promise<string | n
   }
   try {
     await verifyPhoto(bytes);
-    return null;
   } catch (err) {
     if (err instanceof BadPhotoError) return err.code;
     throw err;
   }
+  await ctx.deps.orders.photoPut(uniqueId, bytes).catch((err: Error) => {
+    ctx.deps.log.warn({ err: err.message }, 'photo not kept; the render will download it');
+  });
+  return null;
 }
 
 async function acceptPhoto(ctx: BotContext, fileId: string, uniqueId: string) {
-  const problem = await photoProblem(ctx, fileId);
+  const problem = await photoProblem(ctx, fileId, uniqueId);
   if (problem) return void (await ctx.reply(ctx.t.photoRejected(ctx.t.photoWhy[problem] ?? problem)));
   const s = ctx.session;
   if (s.editing && s.draft.title) {
@@ -122,12 +126,10 @@ function parseFeatures(text: string): { list: string[]; trimmed: boolean } {
 
 const SKIP_WORDS = /^(-|—|нет|без цены|пропустить|skip|no|none)$/i;
 
-function parsePrice(text: string): string | null | undefined {
-  const t = text.trim();
-  if (SKIP_WORDS.test(t)) return null;
-  const cleaned = t.replace(/\s|₽|руб\.?|р\.?|rub\.?/gi, '').replace(',', '.');
-  if (/^\d{1,9}(\.\d{1,2})?$/.test(cleaned) && Number(cleaned) > 0) return cleaned;
-  return undefined;
+/** undefined = not a price; null = no price (a skip word). */
+function priceOrSkip(text: string): string | null | undefined {
+  if (SKIP_WORDS.test(text.trim())) return null;
+  return parsePrice(text) ?? undefined;
 }
 
 order.on('message:text', async (ctx, nextMw) => {
@@ -139,7 +141,7 @@ order.on('message:text', async (ctx, nextMw) => {
       const title = text.replace(/\s+/g, ' ').trim();
       if (!title) return void (await ctx.reply(ctx.t.titleEmpty));
       const n = [...title].length;
-      if (n > TITLE_MAX) return void (await ctx.reply(ctx.t.titleTooLong(n)));
+      if (n > TITLE_MAX_CHARS) return void (await ctx.reply(ctx.t.titleTooLong(n)));
       s.draft.title = title;
       s.step = 'features';
       return next(ctx, () => ctx.reply(ctx.t.askFeatures));
@@ -152,7 +154,7 @@ order.on('message:text', async (ctx, nextMw) => {
       return next(ctx, () => ctx.reply(ctx.t.askPrice, { reply_markup: skipPrice(ctx.t) }));
     }
     case 'price': {
-      const price = parsePrice(text);
+      const price = priceOrSkip(text);
       if (price === undefined) return void (await ctx.reply(ctx.t.badPrice, { reply_markup: skipPrice(ctx.t) }));
       s.draft.price = price;
       return next(ctx, () => showTemplates(ctx));

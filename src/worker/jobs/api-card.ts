@@ -8,7 +8,9 @@ import { BadPhotoError, isTemplateId, renderCard } from '../../cards/index.ts';
 import { defineJob } from '../registry.ts';
 import { PermanentError } from '../retry.ts';
 
-export const apiCardPayload = z.object({ key: z.number().int() });
+// Empty: the job's id is the card's id. Jobs queued before 20261205120000 carry a
+// {key} that was never read; zod drops it.
+export const apiCardPayload = z.object({});
 
 export function apiCardJob(d: { db: ApiDb; results: ResultStore }) {
   return defineJob({

@@ -16,8 +16,6 @@ export interface CardJobDeps {
   maxPhotoBytes: number;
   /** Minimum time between two edits of an order's status message. */
   ackEditIntervalMs?: number;
-  /** How long delivery waits for the bot to record its "queued" message first. */
-  ackWaitMs?: number;
   /** Optional AI copywriter (OPENROUTER_API_KEY); absent = the seller's words, no network. */
   copy?: CopyProvider | null;
 }

@@ -10,7 +10,9 @@
 //
 // Telegram errors: 429 → RetryAfterError(retry_after) (short ones are waited out by
 // autoRetry); 5xx/network → backoff; 403 → order undeliverable, no retry; 400 → dead.
-import { setTimeout as sleep } from 'node:timers/promises';
+//
+// The job is due only once the bot has recorded its "queued" answer (or at a deadline
+// when it never does: order_rendered / order_set_ack), so it reads the order once.
 import { InputFile } from 'grammy';
 import { z } from 'zod';
 import { messages } from '../../bot/i18n/index.ts';
@@ -37,14 +39,6 @@ export function deliverCardJob(d: CardJobDeps) {
       if (!order) throw new PermanentError(`order ${orderId} not found`);
       if (order.status === 'sent') return { already: true };
       if (!isOpen(order)) return { skipped: order.status };
-
-      // The "queued" answer goes out before the card: the bot records it right after
-      // sending, which is normally long before rendering ends. Wait a little if not.
-      const waitUntil = Date.parse(order.created_at) + (d.ackWaitMs ?? 10_000);
-      while (!order.ack_message_id && Date.now() < waitUntil) {
-        await sleep(150, undefined, { signal });
-        order = (await d.orders.get(orderId)) ?? order;
-      }
 
       const t = messages(order.lang);
       let jpeg: Buffer | null = null;

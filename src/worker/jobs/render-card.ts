@@ -1,6 +1,7 @@
-// render-card: download the seller's photo from Telegram, render the card, store the
-// JPEG and enqueue deliver-card — the last two in one transaction (order_rendered), so
-// a crash or retry never renders twice for delivery nor enqueues two deliveries.
+// render-card: take the seller's photo (kept by the bot when it checked it at upload;
+// downloaded from Telegram only when it was not kept), render the card, store the JPEG
+// and enqueue deliver-card — the last two in one transaction (order_rendered), so a
+// crash or retry never renders twice for delivery nor enqueues two deliveries.
 import { performance } from 'node:perf_hooks';
 import { GrammyError } from 'grammy';
 import { z } from 'zod';
@@ -40,14 +41,16 @@ export function renderCardJob(d: CardJobDeps) {
         await editAck(d, order, 'failed', 0, log);
       };
       try {
-        let photo: Buffer;
-        try {
-          photo = await downloadFile(d.api, { token: d.token, apiRoot: d.apiRoot, fileId: order.photo_file_id, maxBytes: d.maxPhotoBytes, signal });
-        } catch (err) {
-          if (err instanceof FileTooBigError) { await giveUp('too_large_bytes', err.message); throw new PermanentError(err.message); }
-          if (err instanceof GrammyError && err.error_code === 400) { await giveUp('download', err.description); throw new PermanentError(err.description); }
-          if (err instanceof PermanentError) { await giveUp('download', err.message); throw err; }
-          throw toJobError(classifyTelegramError(err));
+        let photo = order.photo_unique_id ? await d.orders.photo(order.photo_unique_id) : null;
+        if (!photo) {
+          try {
+            photo = await downloadFile(d.api, { token: d.token, apiRoot: d.apiRoot, fileId: order.photo_file_id, maxBytes: d.maxPhotoBytes, signal });
+          } catch (err) {
+            if (err instanceof FileTooBigError) { await giveUp('too_large_bytes', err.message); throw new PermanentError(err.message); }
+            if (err instanceof GrammyError && err.error_code === 400) { await giveUp('download', err.description); throw new PermanentError(err.description); }
+            if (err instanceof PermanentError) { await giveUp('download', err.message); throw err; }
+            throw toJobError(classifyTelegramError(err));
+          }
         }
         // Optional AI copy: any failure inside gives back the seller's own words.
         const ai = d.copy

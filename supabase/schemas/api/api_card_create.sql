@@ -6,7 +6,8 @@
 -- creates serialise on it: the quota can never be overshot. A repeat of an
 -- idempotency key racing the first waits inside enqueue() on the unique index,
 -- then finds the same job; its api_cards insert does nothing, and it gives back
--- the quota unit it took.
+-- the quota unit it took. The job's payload is empty: the job id finds the api_cards row.
+-- History: 20261125300000_api.sql (first version), 20261205120000_flow_ack_photos.sql.
 create or replace function public.api_card_create(p_key_id bigint, p jsonb, p_photo_b64 text, p_idempotency_key text)
 returns jsonb
 language plpgsql volatile security definer set search_path = ''
@@ -42,7 +43,7 @@ begin
   end if;
 
   select * into v_job from public.enqueue(jsonb_build_object(
-    'kind', 'api-card', 'payload', jsonb_build_object('key', p_key_id),
+    'kind', 'api-card',
     'idempotency_key', v_idem, 'fair_key', 'api:' || p_key_id));
 
   insert into public.api_cards (job_id, key_id, title, features, price, template, photo)

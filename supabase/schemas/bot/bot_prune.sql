@@ -16,6 +16,14 @@ begin
   delete from public.order_cards c using public.orders o
    where o.id = c.order_id and o.status in ('sent', 'canceled', 'failed', 'undeliverable')
      and o.updated_at < now() - interval '7 days';
+  -- photos stored at upload: a day, and as long as an open order still needs one
+  delete from public.order_photos p
+   where p.unique_id in (select x.unique_id from public.order_photos x
+                          where x.created_at < now() - interval '1 day'
+                            and x.unique_id not in (select o.photo_unique_id from public.orders o
+                                                     where o.status in ('queued', 'rendering', 'rendered')
+                                                       and o.photo_unique_id is not null)
+                          limit 1000);
   return v_count;
 end
 $$;

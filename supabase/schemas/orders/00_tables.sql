@@ -79,9 +79,18 @@ create table public.order_quota (
   primary key (user_id, day)
 );
 
+-- The seller's photo as downloaded and checked when it was sent (order_photo_put()),
+-- read by the render job; by Telegram's file_unique_id. Pruned by bot_prune().
+create table public.order_photos (
+  unique_id  text        primary key,
+  bytes      bytea       not null,
+  created_at timestamptz not null default now()
+);
+
 alter table public.orders            enable row level security;
 alter table public.order_cards       enable row level security;
 alter table public.order_deliveries  enable row level security;
 alter table public.order_quota       enable row level security;
-revoke all on public.orders, public.order_cards, public.order_deliveries, public.order_quota
+alter table public.order_photos      enable row level security;
+revoke all on public.orders, public.order_cards, public.order_deliveries, public.order_quota, public.order_photos
   from public, anon, authenticated;

@@ -2,6 +2,13 @@
 -- delivery in the same transaction, with an idempotency key derived from the order, so
 -- a render retried after a crash never enqueues a second delivery. A canceled order
 -- keeps its card but gets no delivery. jpeg_b64 null = the card is stored already.
+--
+-- Delivery edits the bot's "queued" answer, so it is due once the bot has recorded that
+-- answer: now when it has (the usual case), otherwise 10 s after the order was created;
+-- order_set_ack() makes it due the moment the answer is recorded. The deadline covers a
+-- bot that died between creating the order and recording its answer (the update is not
+-- handled again): the card is then delivered without the answer being edited.
+-- History: 20261125100100_fn_orders.sql (first version), 20261205120000_flow_ack_photos.sql.
 create or replace function public.order_rendered(
   p_id bigint, p_jpeg_b64 text, p_width integer, p_height integer, p_render_ms integer)
 returns jsonb
@@ -30,6 +37,7 @@ begin
     'payload', jsonb_build_object('orderId', v.id),
     'priority', -1,
     'max_attempts', 10,
+    'run_at', case when v.ack_message_id is null then greatest(now(), v.created_at + interval '10 seconds') end,
     'idempotency_key', 'deliver:' || v.id,
     'fair_key', 'user:' || v.user_id)) j;
   update public.orders set deliver_job_id = v_job where id = v.id returning * into v;
