@@ -17,6 +17,7 @@ before(async () => {
   app = await startApp(loadConfig({
     DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'metrics-zero', TELEGRAM_BOT_TOKEN: '424242:zero-zero-zero-zero-zero-zero',
     TELEGRAM_API_ROOT: 'http://127.0.0.1:9',
+    MAINTENANCE_EVERY_S: '0', // registered, but no scheduled run moves a counter off 0 here
   }), createLogger({ level: 'silent' }), { bot: false });
 });
 after(async () => {
@@ -27,7 +28,9 @@ after(async () => {
 test('a fresh app exports worker_jobs_{total,completed_total,failed_total} at 0 for every registered kind', async () => {
   // The kinds this instance registered, as its heartbeat told the database.
   const [w] = await db.sql<{ kinds: string[] }[]>`select meta->'kinds' as kinds from public.workers where id = 'metrics-zero'`;
-  assert.deepEqual([...w.kinds].sort(), ['api-card', 'deliver-card', 'noop', 'render-card']);
+  assert.deepEqual([...w.kinds].sort(), [
+    'api-card', 'deliver-card', 'noop', 'prune-bot-tables', 'prune-jobs', 'render-card', 'sweep-api-results',
+  ]);
   const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
   // prom-client writes labels in declaration order, as the expected series below list them.
   const sample = (name: string, labels: Record<string, string>) => {
