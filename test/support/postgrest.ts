@@ -50,8 +50,6 @@ export interface PostgrestServer {
   readonly closedConnections: number;
   /** Sign arbitrary claims with the server's secret (HS256). */
   sign(claims: JWTPayload, expiresIn?: string | number): Promise<string>;
-  /** Forget cached function signatures (PostgREST's NOTIFY pgrst, 'reload schema'). */
-  reloadSchemaCache(): void;
   close(): Promise<void>;
 }
 
@@ -777,10 +775,6 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
       return calls;
     },
     sign,
-    reloadSchemaCache() {
-      routines.clear();
-      plans.clear();
-    },
     close() {
       closing ??= (async () => {
         await new Promise<void>((r) => {
