@@ -6,13 +6,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startApp, type RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnCli, runCli } from './support/procs.ts';
-import { freePort } from './support/wait.ts';
+import { startOnFreePort, waitFor } from './support/wait.ts';
 
 const log = createLogger({ level: 'silent' });
 
@@ -22,6 +21,12 @@ describe('HTTP /queue and /healthz', () => {
   let app: RunningApp;
   const SECRET_PASSWORD = 'queue-test-s3cret';
   let base: string;
+  const queue = async () => { const r = await fetch(`${base}/queue`); return { at: '', ...(await r.json()), code: r.status }; };
+  /** /queue once its cached counts were fetched after this moment (the stats cache refreshed). */
+  const queueAfterNow = async () => {
+    const [{ now }] = await db.sql`select now()`;
+    return waitFor(async () => { const q = await queue(); return Date.parse(q.at) >= now.getTime() && q; }, 5_000, 'the stats cache to refresh');
+  };
 
   before(async () => {
     db = await createTestDb();
@@ -41,7 +46,7 @@ describe('HTTP /queue and /healthz', () => {
   test('GET /queue: the figures, this instance among the live workers, no secrets or payloads', async () => {
     await app.store.enqueue([{ kind: 'noop', payload: { ms: 0, secretNote: 'payload-marker' } as never, fairKey: 'tg-user-777' }]);
     await app.store.enqueue([{ kind: 'noop', runAt: new Date(Date.now() + 3_600_000) }]);
-    await sleep(1100); // past the 1 s cache
+    await queueAfterNow(); // counts that include the two jobs
     const res = await fetch(`${base}/queue`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/json');
@@ -60,13 +65,22 @@ describe('HTTP /queue and /healthz', () => {
   });
 
   test('counts are cached for at most one second', async () => {
-    const first = await (await fetch(`${base}/queue`)).json();
+    const first = await queueAfterNow(); // a fresh cache: the next request is served from it
+    const firstDone = Date.now(); // the counts served were fetched before this
     await app.store.enqueue([{ kind: 'noop', runAt: new Date(Date.now() + 3_600_000) }]);
-    const cached = await (await fetch(`${base}/queue`)).json();
-    await sleep(1050);
-    const fresh = await (await fetch(`${base}/queue`)).json();
+    const cached = await queue();
+    // Poll until the cache refreshes. A stale answer to a request sent `s` ms after
+    // firstDone proves the counts were kept longer than s ms.
+    let staleFor = 0;
+    const fresh = await waitFor(async () => {
+      const sent = Date.now() - firstDone;
+      const q = await queue();
+      if (q.at !== first.at) return q;
+      staleFor = Math.max(staleFor, sent);
+    }, 5_000, 'the stats cache to refresh', 20);
     assert.equal(cached.scheduled, first.scheduled, 'served from cache');
     assert.equal(fresh.scheduled, first.scheduled + 1, 'refreshed after 1 s');
+    assert.ok(staleFor < 1_000, `still served from cache ${staleFor} ms later`);
   });
 
   test('/healthz answers 200 while healthy; 503 with a reason when the database is gone, 200 again after', async () => {
@@ -74,17 +88,12 @@ describe('HTTP /queue and /healthz', () => {
     // Cut this app's connections from the server side, and block new ones.
     await db.sql`alter role nc_app nologin`;
     await db.sql`select pg_terminate_backend(pid) from pg_stat_activity where usename = 'nc_app'`;
-    await sleep(1100);
-    const down = await fetch(`${base}/queue`);
-    assert.equal(down.status, 503);
-    const body = await down.json();
+    const body = (await waitFor(async () => { const q = await queue(); return q.code === 503 && q; }, 10_000, '/queue to answer 503')) as Record<string, string>;
     assert.equal(body.status, 'unavailable');
     assert.match(body.reason, /database unavailable/);
     assert.doesNotMatch(JSON.stringify(body), new RegExp(SECRET_PASSWORD));
     await db.sql`alter role nc_app login`;
-    let status = 0;
-    for (let i = 0; i < 40 && status !== 200; i++) { await sleep(250); status = (await fetch(`${base}/healthz`)).status; }
-    assert.equal(status, 200, 'recovers by itself');
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 10_000, '/healthz to recover by itself', 250);
   });
 });
 
@@ -129,29 +138,36 @@ describe('embedded default (npm start with no database configured)', () => {
   test('starts an embedded Postgres in the data folder, migrates it, serves, and stops it on SIGTERM', { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nc-embedded-'));
     chmodSync(dir, 0o755); // as root, embedded Postgres runs as user "postgres" and must reach it
-    const pgPort = await freePort();
+    let pgPort = 0;
     let app: ReturnType<typeof spawnCli> | undefined;
-    // MAINTENANCE_EVERY_S=0: the job counts below are the test's own jobs only
-    const env = { DATABASE_URL: '', SUPABASE_URL: '', EMBEDDED_PG_DIR: join(dir, 'data'), EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info', MAINTENANCE_EVERY_S: '0' };
+    let env: Record<string, string> = {};
     try {
-      app = spawnCli(['start'], env);
-      const line = await app.waitForJson<{ msg: string; port?: number }>((o) => typeof o.port === 'number' && /HTTP on/.test(o.msg), 90_000);
-      await app.waitForJson((o: { msg?: string }) => o.msg === 'worker pool started', 10_000);
-      await app.waitForJson((o: { msg?: string }) => /bot off: TELEGRAM_BOT_TOKEN is not set/.test(o.msg ?? ''), 10_000);
-      assert.ok(app.lines.some((l) => /database mode: embedded \(neither DATABASE_URL nor SUPABASE_URL is set\)/.test(l)));
+      // The embedded Postgres needs its port up front: when another program takes it
+      // first, the app exits saying so and starts again on another.
+      const line = await startOnFreePort(async (port) => {
+        pgPort = port;
+        // MAINTENANCE_EVERY_S=0: the job counts below are the test's own jobs only
+        env = { DATABASE_URL: '', SUPABASE_URL: '', EMBEDDED_PG_DIR: join(dir, 'data'), EMBEDDED_PG_PORT: String(port), PORT: '0', LOG_LEVEL: 'info', MAINTENANCE_EVERY_S: '0' };
+        const started = app = spawnCli(['start'], env);
+        return Promise.race([
+          started.waitForJson<{ msg: string; port?: number }>((o) => typeof o.port === 'number' && /HTTP on/.test(o.msg), 90_000),
+          started.exited.then(() => { throw new Error(started.lines.join('\n')); }),
+        ]);
+      }, (err) => /cannot listen on port \d+: another program uses it/.test(String(err)));
+      await app!.waitForJson((o: { msg?: string }) => o.msg === 'worker pool started', 10_000);
+      await app!.waitForJson((o: { msg?: string }) => /bot off: TELEGRAM_BOT_TOKEN is not set/.test(o.msg ?? ''), 10_000);
+      assert.ok(app!.lines.some((l) => /database mode: embedded \(neither DATABASE_URL nor SUPABASE_URL is set\)/.test(l)));
       // A second command shares the running embedded database.
       const cli = spawnCli(['enqueue', 'noop', '--count', '5'], env);
       assert.equal((await cli.exited).code, 0, cli.lines.join('\n'));
-      let body: { status: string; last24h: { succeeded: number } } | undefined;
-      for (let i = 0; i < 40; i++) {
-        await sleep(250);
-        body = await (await fetch(`http://127.0.0.1:${line.port}/queue`)).json() as typeof body;
-        if (body!.last24h.succeeded === 5) break;
-      }
-      assert.equal(body!.status, 'ok');
-      assert.equal(body!.last24h.succeeded, 5);
-      app.child.kill('SIGTERM');
-      assert.equal((await app.exited).code, 0);
+      const body = await waitFor(async () => {
+        const b = await (await fetch(`http://127.0.0.1:${line.port}/queue`)).json() as { status: string; last24h: { succeeded: number } };
+        return b.last24h.succeeded === 5 && b;
+      }, 10_000, 'the 5 jobs to succeed', 250);
+      assert.equal(body.status, 'ok');
+      assert.equal(body.last24h.succeeded, 5);
+      app!.child.kill('SIGTERM');
+      assert.equal((await app!.exited).code, 0);
       // The embedded server is gone with it.
       const probe = await new Promise<boolean>((res) => {
         const s = createServer().once('error', () => res(false)).listen(pgPort, '127.0.0.1', () => s.close(() => res(true)));
@@ -180,15 +196,14 @@ describe('RPC mode (supabase-js through the PostgREST-compatible server)', () =>
       assert.equal(config.database.mode, 'rpc');
       app = await startApp(config, log, { bot: false });
       await app.store.enqueue(Array.from({ length: 50 }, () => ({ kind: 'noop', payload: { ms: 2 } })));
-      let body: { status: string; last24h: { succeeded: number }; workers: number } | undefined;
-      for (let i = 0; i < 60; i++) {
-        await sleep(200);
-        body = await (await fetch(`http://127.0.0.1:${app.port}/queue`)).json() as typeof body;
-        if (body!.last24h.succeeded === 50) break;
-      }
-      assert.equal(body!.status, 'ok');
-      assert.equal(body!.last24h.succeeded, 50);
-      assert.equal(body!.workers, 1);
+      const port = app.port;
+      const body = await waitFor(async () => {
+        const b = await (await fetch(`http://127.0.0.1:${port}/queue`)).json() as { status: string; last24h: { succeeded: number }; workers: number };
+        return b.last24h.succeeded === 50 && b;
+      }, 12_000, 'the 50 jobs to succeed', 200);
+      assert.equal(body.status, 'ok');
+      assert.equal(body.last24h.succeeded, 50);
+      assert.equal(body.workers, 1);
       assert.ok(rest.calls > 3, 'went through the RPC server');
     } finally {
       await app?.stop();

@@ -4,36 +4,20 @@
 // JPEG document, the ack arrives before the card, and injected 429s and 500s cost no
 // order and no duplicate.
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after as afterAll, before, test } from 'node:test';
 import { samplePhoto } from '../src/cards/sample.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { sniffImage, startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';
 import { spawnCli, type Proc } from './support/procs.ts';
-import { after, botEnv, fillOrder, freePort, TOKEN } from './support/bot.ts';
+import { after, botEnv, fillOrder, TOKEN } from './support/bot.ts';
+import { startProxy, type Proxy } from './support/proxy.ts';
+import { waitFor } from './support/wait.ts';
 
 const USERS = 20;
 let db: TestDb;
 let tg: FakeTelegram;
-let proxy: http.Server;
+let proxy: Proxy | undefined;
 const procs: Proc[] = [];
-
-/** Round-robin HTTP proxy in front of the app processes. */
-function startProxy(ports: number[]): Promise<{ server: http.Server; port: number; hits: number[] }> {
-  const hits = ports.map(() => 0);
-  let next = 0;
-  const server = http.createServer((req, res) => {
-    const i = next++ % ports.length;
-    hits[i]++;
-    const up = http.request({ host: '127.0.0.1', port: ports[i], path: req.url, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => { res.writeHead(502); res.end(); });
-    req.pipe(up);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, hits })));
-}
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -44,21 +28,21 @@ before(async () => { db = await createTestDb(); tg = await startFakeTelegram({ t
 afterAll(async () => {
   for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGTERM');
   await Promise.all(procs.map((p) => p.exited));
-  proxy?.close();
+  await proxy?.close();
   await tg?.close();
   await db?.drop();
 });
 
 test(`${USERS} users order at once against 2 webhook instances with injected 429s and 500s`, async () => {
-  const ports = [await freePort(), await freePort()];
-  const p = await startProxy(ports);
-  proxy = p.server;
-  for (const [i, port] of ports.entries()) {
+  const p = proxy = await startProxy();
+  for (let i = 0; i < 2; i++) {
     procs.push(spawnCli(['start'], {
-      ...botEnv(db.url, tg, { LOG_LEVEL: 'info' }), PORT: String(port), INSTANCE_ID: `e2e-${i}`,
+      ...botEnv(db.url, tg, { LOG_LEVEL: 'info' }), PORT: '0', INSTANCE_ID: `e2e-${i}`,
       WEBHOOK_URL: `http://127.0.0.1:${p.port}`, TELEGRAM_WEBHOOK_SECRET: 'e2e-secret', MAX_OPEN_ORDERS: '5',
     }));
   }
+  p.targets.push(...await Promise.all(procs.map(async (pr) =>
+    (await pr.waitForJson<{ msg?: string; port?: number }>((o) => typeof o.port === 'number' && /HTTP on/.test(o.msg ?? ''), 40_000)).port!)));
   await Promise.all(procs.map((pr) => pr.waitForJson((o: { msg?: string }) => o.msg === 'Telegram webhook set', 40_000)));
 
   const photo = await samplePhoto(1000, 1000);
@@ -80,7 +64,14 @@ test(`${USERS} users order at once against 2 webhook instances with injected 429
     }
   }));
   tg.chaos(null);
-  await new Promise((r) => setTimeout(r, 2500)); // anything late (a duplicate) would show up now
+  // Quiescence, anchored on the database: once every card job is final, nothing is left
+  // that could send again; a duplicate would have to be among the messages by now.
+  await waitFor(async () => {
+    const [r] = await db.sql`select count(*)::int as jobs, count(*) filter (where status not in ('succeeded', 'dead', 'canceled'))::int as open
+      from public.jobs where kind in ('render-card', 'deliver-card')`;
+    return r.jobs >= USERS && r.open === 0;
+  }, 60_000, 'every card job final');
+  const quietFrom = tg.calls.length;
 
   for (const { u, ack, doc } of results) {
     const docs = u.messages().filter((m) => m.kind === 'document');
@@ -96,7 +87,10 @@ test(`${USERS} users order at once against 2 webhook instances with injected 429
   assert.ok(orders.every((o) => o.status === 'sent'));
   const injected = tg.calls.filter((c) => c.injected);
   assert.ok(injected.some((c) => c.status === 429) && injected.some((c) => c.status === 500), 'faults were injected');
+  assert.equal(p.hits.length, 2);
   assert.ok(p.hits.every((h) => h > 0), 'both instances took updates');
+  const late = tg.calls.slice(quietFrom).filter((c) => /^(send|edit)/.test(c.method));
+  assert.deepEqual(late.map((c) => c.method), [], 'nothing sent after every card job was final');
 
   const e2e = results.map((r) => r.doc.sentAt - r.confirmedAt);
   const render = orders.map((o) => Number(o.render_ms));

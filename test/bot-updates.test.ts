@@ -6,24 +6,30 @@ import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';
 import { spawnCli, type Proc } from './support/procs.ts';
-import { TOKEN, after, botEnv, freePort, startBotApp } from './support/bot.ts';
+import { waitFor } from './support/wait.ts';
+import { TOKEN, after, botEnv, startBotApp } from './support/bot.ts';
+import { startProxy, type Proxy } from './support/proxy.ts';
 
 describe('webhook mode', () => {
   let db: TestDb;
   let tg: FakeTelegram;
   let app: RunningApp;
   let port: number;
+  let proxy: Proxy; // the webhook URL, known before the app's port
   const SECRET = 'test-secret_123';
   before(async () => {
     db = await createTestDb();
     tg = await startFakeTelegram({ token: TOKEN });
-    port = await freePort();
+    proxy = await startProxy();
     app = await startBotApp(db.url, tg, {
-      TELEGRAM_THROTTLE: 'false', PORT: String(port), WEBHOOK_URL: `http://127.0.0.1:${port}`, TELEGRAM_WEBHOOK_SECRET: SECRET,
+      TELEGRAM_THROTTLE: 'false', PORT: '0', WEBHOOK_URL: `http://127.0.0.1:${proxy.port}`, TELEGRAM_WEBHOOK_SECRET: SECRET,
     }, { worker: false });
+    port = app.port;
+    proxy.targets.push(port);
   });
   afterAll(async () => {
     await app?.stop();
+    await proxy?.close();
     await tg?.close();
     await db?.drop();
   });
@@ -35,7 +41,7 @@ describe('webhook mode', () => {
 
   test('sets the webhook with the secret token at start', () => {
     const info = tg.webhookInfo();
-    assert.equal(info.url, `http://127.0.0.1:${port}/telegram`);
+    assert.equal(info.url, `http://127.0.0.1:${proxy.port}/telegram`);
     assert.equal(info.secret_token, SECRET);
   });
 
@@ -55,8 +61,10 @@ describe('webhook mode', () => {
     await tg.waitFor(() => tg.webhookDeliveries.filter((d) => d.update_id === tg.updates.at(-1)!.update_id).length >= 2, 5000);
     const deliveries = tg.webhookDeliveries.filter((d) => d.update_id === tg.updates.at(-1)!.update_id);
     assert.ok(deliveries.every((d) => d.status === 200 && d.durationMs < 1000), JSON.stringify(deliveries));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(u.messages().length, 1, 'answered once');
+    // Anchor: Telegram delivers a chat's updates in order, so once the next command is
+    // answered, the duplicate delivery before it has been handled too.
+    await after(u, () => u.sendCommand('/help'), (m) => /\/history/.test(m.text ?? ''));
+    assert.equal(u.messages().filter((m) => /^Hi, /.test(m.text ?? '')).length, 1, 'answered once');
     // the same update posted again by hand is acknowledged as a duplicate
     const res = await post(tg.updates.at(-1), SECRET);
     assert.equal(res.status, 200);
@@ -99,7 +107,14 @@ describe('long polling: one leader across processes', () => {
 
     const u = tg.user(9001, { languageCode: 'en' });
     for (let i = 0; i < 3; i++) assert.match((await after(u, () => u.sendCommand('/help'))).text!, /\/history/);
-    await new Promise((r) => setTimeout(r, 2500)); // several election rounds of the follower
+    // Anchor: two election rounds of the follower (a failed pg_try_advisory_lock each) after the replies.
+    const [{ since }] = await db.sql`select now() as since`;
+    const rounds = new Set<string>();
+    await waitFor(async () => {
+      for (const r of await db.sql`select query_start::text as at from pg_stat_activity
+          where datname = current_database() and query like 'select pg_try_advisory_lock%' and query_start > ${since}`) rounds.add(r.at);
+      return rounds.size >= 2;
+    }, 15_000, 'two election rounds of the follower');
     assert.equal(tg.calls.filter((c) => c.status === 409).length, 0, 'no 409 Conflict while both run');
     assert.ok(!follower.lines.some((l) => l.includes(LEADER)), 'the follower does not poll');
 

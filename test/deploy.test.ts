@@ -5,7 +5,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -104,14 +103,6 @@ function run(command: string, cwd: string, env: Record<string, string>): Promise
 
 const tail = (out: string, n = 30) => out.trimEnd().split('\n').slice(-n).join('\n');
 
-async function freePort(): Promise<number> {
-  const srv = createNetServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 /**
  * Runs a start command as Render does, waits for its health check to answer 200, then stops
  * it as Render does: SIGTERM to the process running the command (a shell: the command may
@@ -134,8 +125,16 @@ async function serveThenStop(t: TestContext, command: string, o: { cwd: string; 
   let gone = false;
   void exited.then(() => { gone = true; });
 
-  const health = `http://127.0.0.1:${o.env.PORT}${o.healthPath}`;
+  // PORT=0: the app binds a port of its own and logs it.
   const deadline = Date.now() + 60_000;
+  let port: string | undefined;
+  while (!port) {
+    assert.ok(!gone, `\`${command}\` exited before it listened:\n${tail(out)}`);
+    assert.ok(Date.now() < deadline, `no "HTTP on" line within 60 s:\n${tail(out)}`);
+    port = /"port":(\d+),[^\n]*"msg":"HTTP on/.exec(out)?.[1];
+    if (!port) await sleep(200);
+  }
+  const health = `http://127.0.0.1:${port}${o.healthPath}`;
   let status = 0;
   while (status !== 200) {
     assert.ok(!gone, `\`${command}\` exited before ${o.healthPath} answered 200:\n${tail(out)}`);
@@ -173,7 +172,7 @@ test('render.yaml deploys: buildCommand, preDeployCommand and startCommand as wr
       await db.drop();
     });
     cloneWorkingTree(dir);
-    const env = blueprintEnv(s, { DATABASE_URL: db.url, PORT: String(await freePort()) });
+    const env = blueprintEnv(s, { DATABASE_URL: db.url, PORT: '0' });
     assert.equal(env.NODE_ENV, 'production', 'the blueprint runs in production mode: npm leaves out devDependencies unless told');
     if (env.NODE_VERSION && process.versions.node.split('.')[0] !== env.NODE_VERSION)
       t.diagnostic(`render.yaml asks for Node ${env.NODE_VERSION}; this run uses ${process.versions.node}`);
@@ -197,7 +196,7 @@ test('render.yaml deploys: buildCommand, preDeployCommand and startCommand as wr
     assert.ok(free, 'docs/deploy.md gives a start command for the free plan');
     const freeDb = await createTestDb({ migrate: false, prefix: 'nc_test_free' });
     t.after(() => freeDb.drop());
-    const freeMs = await serveThenStop(t, free, { ...opts, env: { ...env, DATABASE_URL: freeDb.url, PORT: String(await freePort()) } });
+    const freeMs = await serveThenStop(t, free, { ...opts, env: { ...env, DATABASE_URL: freeDb.url } });
     assert.deepEqual(await appliedVersions(freeDb), wanted);
     t.diagnostic(`free-plan startCommand: stopped ${freeMs} ms after SIGTERM`);
   });

@@ -14,7 +14,7 @@ import { runInitdb, startPostgres, PgProcessError } from '../src/db/pg-process.t
 import { SYSTEM_DIR } from '../src/db/pg-home.ts';
 import { createLogger } from '../src/log.ts';
 import { ROOT, spawnCli } from './support/procs.ts';
-import { freePort } from './support/wait.ts';
+import { startOnFreePort } from './support/wait.ts';
 
 const root = process.getuid?.() === 0;
 const silent = createLogger({ level: 'silent' });
@@ -80,12 +80,18 @@ test('npm start in a clone under a mode-700 folder: the embedded database comes 
     assert.ok(realpathSync(initdb).startsWith(`${realpathSync(priv)}/`), realpathSync(initdb));
     const modesBefore = [priv, clone, join(clone, 'node_modules')].map(modeOf);
 
-    const pgPort = await freePort();
-    app = npmStart(clone, {
-      DATABASE_URL: '', SUPABASE_URL: '', EMBEDDED_PG_DIR: '', TELEGRAM_BOT_TOKEN: '',
-      EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info',
-    });
-    const where = await app.waitFor<{ msg?: string; dataDir: string; binaries: string; runsAs?: string }>((o) => o.msg === 'embedded Postgres', 60_000);
+    // The embedded Postgres needs its port up front: when another program takes it
+    // first, the app exits saying so and starts again on another.
+    const { where, up } = await startOnFreePort(async (pgPort) => {
+      const started = app = npmStart(clone, {
+        DATABASE_URL: '', SUPABASE_URL: '', EMBEDDED_PG_DIR: '', TELEGRAM_BOT_TOKEN: '',
+        EMBEDDED_PG_PORT: String(pgPort), PORT: '0', LOG_LEVEL: 'info',
+      });
+      const where = await started.waitFor<{ msg?: string; dataDir: string; binaries: string; runsAs?: string }>((o) => o.msg === 'embedded Postgres', 60_000);
+      dataDir = where.dataDir;
+      const up = await started.waitFor<{ port?: number; msg?: string }>((o) => typeof o.port === 'number' && /HTTP on/.test(o.msg ?? ''), 90_000);
+      return { where, up };
+    }, portTaken);
     dataDir = where.dataDir;
     if (root) {
       // Postgres runs as user "postgres", from places it can reach, outside the private folder.
@@ -96,7 +102,6 @@ test('npm start in a clone under a mode-700 folder: the embedded database comes 
       assert.equal(where.dataDir, join(clone, '.data'));
       assert.ok(where.binaries.startsWith(clone), where.binaries);
     }
-    const up = await app.waitFor<{ port?: number; msg?: string }>((o) => typeof o.port === 'number' && /HTTP on/.test(o.msg ?? ''), 90_000);
     const res = await fetch(`http://127.0.0.1:${up.port}/queue`);
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { status: string }).status, 'ok');
@@ -109,10 +114,10 @@ test('npm start in a clone under a mode-700 folder: the embedded database comes 
     }
     assert.deepEqual([priv, clone, join(clone, 'node_modules')].map(modeOf), modesBefore, "the user's folders keep their modes");
 
-    app.child.kill('SIGTERM');
-    assert.equal((await app.exited).code, 0, app.lines.slice(-10).join('\n'));
+    app!.child.kill('SIGTERM');
+    assert.equal((await app!.exited).code, 0, app!.lines.slice(-10).join('\n'));
     assert.ok(!alive(pgPid), 'the embedded Postgres stopped with the app');
-    assert.ok(!app.lines.some((l) => /^\s+at /.test(l)), 'no stack trace');
+    assert.ok(!app!.lines.some((l) => /^\s+at /.test(l)), 'no stack trace');
   } finally {
     if (app && app.child.exitCode === null) { app.child.kill('SIGKILL'); await app.exited; }
     // A Postgres left behind by a failure here must not outlive the test.
@@ -125,6 +130,9 @@ test('npm start in a clone under a mode-700 folder: the embedded database comes 
     if (dataDir?.startsWith(`${SYSTEM_DIR}/data/`)) rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+/** The app's own words when EMBEDDED_PG_PORT was taken by another program. */
+const portTaken = (err: unknown) => /cannot listen on port \d+: another program uses it/.test(String(err));
 
 /** Runs `neurocards start` expecting it to fail: its exit code, and the lines that are not JSON logs. */
 async function failingStart(env: Record<string, string>) {
@@ -140,9 +148,9 @@ test('a failed embedded start is one line naming the cause and the fix, and exit
   let blocker: Server | undefined;
   try {
     // The port is taken by another program.
-    const port = await freePort();
-    blocker = createServer().listen(port, '127.0.0.1');
+    blocker = createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker!.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
     let r = await failingStart({ EMBEDDED_PG_DIR: join(tmp, 'data'), EMBEDDED_PG_PORT: String(port) });
     assert.equal(r.code, 1, r.all);
     assert.equal(r.plain.length, 1, r.all);
@@ -150,7 +158,13 @@ test('a failed embedded start is one line naming the cause and the fix, and exit
 
     // EMBEDDED_PG_DIR is a file.
     writeFileSync(join(tmp, 'a-file'), 'x');
-    r = await failingStart({ EMBEDDED_PG_DIR: join(tmp, 'a-file'), EMBEDDED_PG_PORT: String(await freePort()) });
+    // (These fail before the port is used; a taken one would start them again.)
+    const failsOnFreePort = (env: Record<string, string>) => startOnFreePort(async (p) => {
+      const r = await failingStart({ ...env, EMBEDDED_PG_PORT: String(p) });
+      if (portTaken(r.all)) throw new Error(r.all);
+      return r;
+    }, portTaken);
+    r = await failsOnFreePort({ EMBEDDED_PG_DIR: join(tmp, 'a-file') });
     assert.equal(r.code, 1, r.all);
     assert.equal(r.plain.length, 1, r.all);
     assert.match(r.plain[0], /^neurocards: .*a-file.*set EMBEDDED_PG_DIR to/i);
@@ -159,7 +173,7 @@ test('a failed embedded start is one line naming the cause and the fix, and exit
       // As root, an explicit EMBEDDED_PG_DIR that user "postgres" cannot reach: honoured, and refused clearly.
       const priv = join(tmp, 'private');
       mkdirSync(priv, { mode: 0o700 });
-      r = await failingStart({ EMBEDDED_PG_DIR: join(priv, 'data'), EMBEDDED_PG_PORT: String(await freePort()) });
+      r = await failsOnFreePort({ EMBEDDED_PG_DIR: join(priv, 'data') });
       assert.equal(r.code, 1, r.all);
       assert.equal(r.plain.length, 1, r.all);
       assert.match(r.plain[0], /^neurocards: running as root, embedded Postgres runs as user "postgres", but user "postgres" cannot enter .*private \(mode 700.*unset EMBEDDED_PG_DIR/);

@@ -12,7 +12,8 @@ import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnTs, type Proc } from './support/procs.ts';
 import { startFakeTelegram, type FakeTelegram, type FakeUser } from './support/fake-telegram.ts';
-import { TOKEN, after, buttons, fillOrder, freePort, startBotApp } from './support/bot.ts';
+import { TOKEN, after, buttons, fillOrder, startBotApp } from './support/bot.ts';
+import { startProxy, type Proxy } from './support/proxy.ts';
 import { animatedGif, bombPng, corruptJpeg, largePng, productPhoto, truncatedPng } from './support/hostile-files.ts';
 
 describe('hostile input corpus', () => {
@@ -20,6 +21,7 @@ describe('hostile input corpus', () => {
   let tg: FakeTelegram;
   let app: RunningApp;
   let port: number;
+  let proxy: Proxy;
   const SECRET = 'hostile-secret';
   let userSeq = 7000;
   const results: { name: string; ok: boolean }[] = [];
@@ -44,14 +46,17 @@ describe('hostile input corpus', () => {
   before(async () => {
     db = await createTestDb();
     tg = await startFakeTelegram({ token: TOKEN });
-    port = await freePort();
+    proxy = await startProxy(); // the webhook URL, known before the app's port
     app = await startBotApp(db.url, tg, {
-      TELEGRAM_THROTTLE: 'false', PORT: String(port), WEBHOOK_URL: `http://127.0.0.1:${port}`, TELEGRAM_WEBHOOK_SECRET: SECRET,
+      TELEGRAM_THROTTLE: 'false', PORT: '0', WEBHOOK_URL: `http://127.0.0.1:${proxy.port}`, TELEGRAM_WEBHOOK_SECRET: SECRET,
     });
+    port = app.port;
+    proxy.targets.push(port);
   });
   afterAll(async () => {
     console.log(`# hostile corpus: ${results.length} cases ran, ${results.filter((r) => r.ok).length} passed`);
     await app?.stop();
+    await proxy?.close();
     await tg?.close();
     await db?.drop();
   });

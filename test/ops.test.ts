@@ -16,6 +16,7 @@ import { SupabaseStore } from '../src/db/supabase.ts';
 import { instrumentStore, jobMetricsHooks, registry } from '../src/metrics.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnCli, runCli } from './support/procs.ts';
+import { waitFor } from './support/wait.ts';
 
 const log = createLogger({ level: 'silent' });
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -82,12 +83,11 @@ describe('GET /metrics, /api/ops and the retry endpoint', () => {
       { kind: 'noop', payload: { ms: 1 } }, { kind: 'noop', payload: { ms: 1 } },
       { kind: 'noop', payload: { ms: 'not a number', secret: 'payload-marker' } }, // permanent: dead at once
     ]);
-    for (let i = 0; i < 50; i++) {
-      const s = await app.store.stats();
-      if (s.dead === 1 && s.queued === 0 && s.running === 0) break;
-      await sleep(100);
-    }
-    await sleep(1100); // past the stats cache
+    await waitFor(async () => { const s = await app.store.stats(); return s.dead === 1 && s.queued === 0 && s.running === 0; }, 5_000, 'the three jobs to settle', 100);
+    // /metrics reads the queue figures through the stats cache /queue fills: wait until it
+    // holds counts fetched after the jobs settled.
+    const [{ now }] = await db.sql`select now()`;
+    await waitFor(async () => Date.parse((await (await fetch(`${base}/queue`)).json()).at) >= now.getTime(), 5_000, 'the stats cache to refresh');
     const res = await fetch(`${base}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
@@ -255,7 +255,7 @@ describe('Sentry', () => {
       await app.waitForJson((o: { msg?: string; job?: string }) => o.msg === 'job failed' && o.job === job.id);
       app.child.kill('SIGTERM');
       assert.equal((await app.exited).code, 0);
-      for (let i = 0; i < 20 && envelopes.length === 0; i++) await sleep(100);
+      await waitFor(async () => envelopes.length > 0, 2_000, 'an envelope', 100).catch(() => {}); // asserted just below
       const sent = envelopes.find((e) => e.body.includes('JobDead'));
       assert.ok(sent, `an envelope arrived (got ${envelopes.length})`);
       assert.match(sent.url, /^\/api\/42\/envelope\//);

@@ -49,6 +49,7 @@ describe('database outage', () => {
     const during = await store.enqueue(Array.from({ length: 10 }, () => ({ kind: 'noop', payload: { ms: 5 } })));
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - cutAt)));
     assert.equal((await queue()).status, 503, 'still 503 while the database is away');
+    const [{ restoredAt }] = await db.sql`select now() as "restoredAt"`;
     await proxy.restore();
     const healedAfter = await waitFor(async () => ((await queue()).status === 200 ? Date.now() - cutAt - OUTAGE_MS : null), 30_000, '200 again');
 
@@ -61,7 +62,8 @@ describe('database outage', () => {
     assert.equal(r.running, 0);
 
     // LISTEN is back: with a one-minute poll, only a NOTIFY can start this job quickly.
-    await sleep(500);
+    await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database()
+      and query ilike 'listen %' and backend_start > ${restoredAt}`).length > 0, 10_000, 'LISTEN on a new connection');
     const t0 = Date.now();
     const [late] = await store.enqueue([{ kind: 'noop' }]);
     await waitFor(async () => (await store.getJob(late.id))?.status === 'succeeded', 10_000, 'wake-up after reconnect');

@@ -3,7 +3,6 @@
 // LISTEN/NOTIFY wakes an idle pool.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { PostgresStore } from '../src/db/postgres.ts';
 import type { Job } from '../src/db/store.ts';
@@ -172,14 +171,16 @@ describe('worker pool', () => {
     const started = new Map<string, number>();
     (pool as unknown as { o: { hooks: unknown } }).o.hooks = { onStart: (j: Job) => started.set(j.id, performance.now()) };
     await pool.start();
-    await sleep(300); // idle: its next poll is a minute away
+    // Idle: its claim came back empty and only the poll timer, a minute away, is armed.
+    const inner = pool as unknown as { claiming: boolean; pollTimer: unknown; running: Map<string, unknown> };
+    const idle = () => waitFor(async () => !inner.claiming && inner.pollTimer !== null && inner.running.size === 0, 5_000, 'the pool to go idle', 5);
     const lat: number[] = [];
     for (let i = 0; i < 30; i++) {
+      await idle();
       const t0 = performance.now();
       const [j] = await store.enqueue([{ kind: 'noop' }]);
       await waitFor(async () => started.has(j.id), 5_000, 'wake-up');
       lat.push(started.get(j.id)! - t0);
-      await sleep(20);
     }
     lat.sort((a, b) => a - b);
     const p = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(1);

@@ -10,6 +10,7 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { startPostgrest, type PostgrestServer } from './support/postgrest.ts';
+import { waitFor } from './support/wait.ts';
 
 const ADMIN_URL = process.env.NEUROCARDS_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
 const MIGRATIONS = join(import.meta.dirname, '..', 'supabase', 'migrations');
@@ -393,11 +394,18 @@ describe('PostgREST test server', () => {
   });
 
   test('survives its Postgres connections being killed, idle or mid-call', async () => {
-    const kill = () => db`
-      select pg_terminate_backend(pid) as ok from pg_stat_activity
-      where datname = ${dbName} and application_name = 'postgrest-test-server'`;
-    // Killed while idle: once the backends are gone (and the pool has seen the sockets
-    // close), nobody notices.
+    let killed = 0;
+    let closedBefore = 0;
+    const kill = async () => {
+      closedBefore = srv.closedConnections;
+      const rows = await db`
+        select pg_terminate_backend(pid) as ok from pg_stat_activity
+        where datname = ${dbName} and application_name = 'postgrest-test-server'`;
+      killed = rows.length;
+      return rows;
+    };
+    // Killed while idle: once the backends are gone and the pool has seen their sockets
+    // close, nobody notices.
     const gone = async () => {
       for (let i = 0; i < 200; i++) {
         const [{ n }] = await db`select count(*)::int as n from pg_stat_activity
@@ -405,7 +413,7 @@ describe('PostgREST test server', () => {
         if (n === 0) break;
         await sleep(10);
       }
-      await sleep(300); // the backends are gone; give the pool's sockets time to see it on a busy box
+      await waitFor(async () => srv.closedConnections >= closedBefore + killed, 10_000, 'the pool to see its connections close', 10);
     };
     await Promise.all(Array.from({ length: 10 }, () => service.rpc('stats')));
     assert.ok((await kill()).length > 0);

@@ -9,19 +9,19 @@
 // Postgres here is a private embedded instance on its own port, so restarting it does
 // not disturb anything else on the machine.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import sharp from 'sharp';
-import { startEmbedded, type EmbeddedDb } from '../../src/db/embedded.ts';
+import { EmbeddedPgError, startEmbedded, type EmbeddedDb } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { postgresOrderStore } from '../../src/db/orders-postgres.ts';
 import { createLogger } from '../../src/log.ts';
 import { startFakeTelegram } from '../support/fake-telegram.ts';
 import { spawnCli, type Proc } from '../support/procs.ts';
+import { startOnFreePort } from '../support/wait.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,12 +40,6 @@ const DRAIN_TIMEOUT_S = args.short ? 90 : 240;
 const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const silent = createLogger({ level: 'silent' });
 
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-  });
-}
-
 /** Retries harness queries across the planned Postgres restart. */
 async function withRetry<T>(fn: () => Promise<T>, what: string, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -59,8 +53,10 @@ async function withRetry<T>(fn: () => Promise<T>, what: string, ms = 60_000): Pr
 
 const dir = mkdtempSync(join(tmpdir(), 'nc-chaos-'));
 chmodSync(dir, 0o755); // as root, the embedded Postgres runs as user "postgres"
-const pgPort = await freePort();
-let pg: EmbeddedDb = await startEmbedded({ dir: join(dir, 'pg'), port: pgPort, log: silent });
+// Postgres needs its port up front: when another program takes it first, start again on another.
+let pgPort = 0;
+let pg: EmbeddedDb = await startOnFreePort((port) => startEmbedded({ dir: join(dir, 'pg'), port: pgPort = port, log: silent }),
+  (err) => err instanceof EmbeddedPgError && /another program uses it/.test(err.message));
 const sql = postgres(pg.url, { max: 4, onnotice: () => {}, connect_timeout: 5 });
 await migrate(sql);
 const orders = postgresOrderStore(sql);

@@ -46,4 +46,3 @@ export async function fillOrder(user: FakeUser, photo: Buffer, o: { title?: stri
   return { summary, confirmData: buttons(summary).find((b) => b.startsWith('ok:'))! };
 }
 
-export { freePort } from './wait.ts';

@@ -283,8 +283,6 @@ export interface FakeUser {
   messages(): BotMessage[];
   /** Last non-deleted bot message. */
   lastMessage(): BotMessage | undefined;
-  /** Messages the user sent. */
-  sentMessages(): Message[];
   /** Resolves with the first bot message in this chat matching predicate (existing or future; re-checked on edits). */
   waitForMessage(predicate?: (m: BotMessage) => boolean, timeoutMs?: number): Promise<BotMessage>;
   callbackAnswer(queryId: string): CallbackAnswer | undefined;
@@ -315,8 +313,6 @@ export interface FakeTelegram {
   failChat(chatId: number, spec: FailSpec | null): void;
   /** Random failures; pass null to turn off. */
   chaos(opts: ChaosOptions | null): void;
-  /** Adds artificial latency (ms) to every call, or per method. */
-  setLatency(ms: number | Record<string, number>): void;
   /** The next `times` updates delivered via webhook are delivered twice (same update_id). */
   duplicateNextDelivery(times?: number): void;
   /** Add or override an API method. Throw `new TelegramApiError(code, description)` to fail. */
@@ -997,7 +993,6 @@ interface ChatState {
   nextMessageId: number;
   entries: Map<number, ChatMessageEntry>;
   botMessages: BotMessage[];
-  userMessages: Message[];
   blocked: boolean;
   started: boolean;
   chatActions: Array<{ action: string; at: number }>;
@@ -1091,7 +1086,6 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly failQueue = new Map<string, FailSpec[]>();
   private readonly failingChats = new Map<number, FailSpec>();
   private chaosOpts: (ChaosOptions & { rng: () => number }) | null = null;
-  private latency: number | Record<string, number> = 0;
   private readonly rateWindow = { global: [] as number[], perChat: new Map<number, number[]>() };
   private readonly changeListeners = new Set<() => void>();
   private readonly handlers = new Map<string, { name: string; fn: Handler }>();
@@ -1251,8 +1245,6 @@ class FakeTelegramServer implements FakeTelegram {
       return this.finishCall(res, call, 404, { ok: false, error_code: 404, description: 'Not Found' });
     }
 
-    const lat = typeof this.latency === 'number' ? this.latency : (this.latency[methodName] ?? 0);
-    if (lat > 0) await sleep(lat);
 
     const closeCbs: Array<() => void> = [];
     res.on('close', () => {
@@ -1411,10 +1403,6 @@ class FakeTelegramServer implements FakeTelegram {
     this.chaosOpts = opts ? { ...opts, rng: mulberry32(opts.seed ?? 1) } : null;
   }
 
-  setLatency(ms: number | Record<string, number>): void {
-    this.latency = ms;
-  }
-
   duplicateNextDelivery(times = 1): void {
     this.duplicateBudget += times;
   }
@@ -1522,7 +1510,6 @@ class FakeTelegramServer implements FakeTelegram {
         nextMessageId: 1,
         entries: new Map(),
         botMessages: [],
-        userMessages: [],
         blocked: false,
         started: opts.started ?? false,
         chatActions: [],
@@ -1560,7 +1547,6 @@ class FakeTelegramServer implements FakeTelegram {
       }
       const msg = message as unknown as Message;
       chat.entries.set(msg.message_id, { from: 'user', raw: msg, deleted: false });
-      chat.userMessages.push(msg);
       this.pushUpdate({ message: msg });
       return msg;
     };
@@ -1675,9 +1661,6 @@ class FakeTelegramServer implements FakeTelegram {
       lastMessage() {
         for (let i = chat.botMessages.length - 1; i >= 0; i--) if (!chat.botMessages[i]!.deleted) return chat.botMessages[i];
         return undefined;
-      },
-      sentMessages() {
-        return [...chat.userMessages];
       },
       waitForMessage(predicate = () => true, timeoutMs = 5000) {
         return self.waitFor(() => chat.botMessages.find((m) => predicate(m)), timeoutMs, `message in chat ${chat.id}`);
@@ -2455,10 +2438,6 @@ function detectCommands(text: string): MessageEntity[] {
     out.push({ type: 'bot_command', offset: m.index + m[1]!.length, length: m[2]!.length });
   }
   return out;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

@@ -46,10 +46,10 @@ export interface PostgrestServer {
   jwtSecret: string;
   /** Number of RPC requests received so far. */
   readonly calls: number;
+  /** Pool connections seen closing so far (e.g. their backend was terminated). */
+  readonly closedConnections: number;
   /** Sign arbitrary claims with the server's secret (HS256). */
   sign(claims: JWTPayload, expiresIn?: string | number): Promise<string>;
-  /** Forget cached function signatures (PostgREST's NOTIFY pgrst, 'reload schema'). */
-  reloadSchemaCache(): void;
   close(): Promise<void>;
 }
 
@@ -312,8 +312,10 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     // unhandled rejection when the backend is killed mid-setup.)
     fetch_types: false,
     onnotice: () => {},
+    onclose: () => { closedConnections++; },
     connection: { application_name: 'postgrest-test-server' },
   });
+  let closedConnections = 0;
 
   const sign = (claims: JWTPayload, expiresIn: string | number = '10y') =>
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresIn).sign(key);
@@ -766,14 +768,13 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     serviceRoleKey,
     authenticatedKey,
     jwtSecret,
+    get closedConnections() {
+      return closedConnections;
+    },
     get calls() {
       return calls;
     },
     sign,
-    reloadSchemaCache() {
-      routines.clear();
-      plans.clear();
-    },
     close() {
       closing ??= (async () => {
         await new Promise<void>((r) => {

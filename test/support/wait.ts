@@ -1,4 +1,4 @@
-// Polling helpers shared by the tests.
+// Waiting helpers shared by the tests: on a condition (with a deadline), and on a port.
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -13,10 +13,25 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export const freePort = () => new Promise<number>((resolve) => {
+/** A port nobody listens on right now: someone may take it before it is used. */
+const unusedPort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
     const port = (s.address() as { port: number }).port;
     s.close(() => resolve(port));
   });
 });
+
+/**
+ * For servers that need their port up front (embedded Postgres): start(port) on a port
+ * unused right now; when another program took it in between (portTaken(error)), the
+ * whole start again on another. Servers that can bind port 0 and report it should.
+ */
+export async function startOnFreePort<T>(start: (port: number) => Promise<T>, portTaken: (err: unknown) => boolean, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start(await unusedPort());
+    } catch (err) {
+      if (i >= tries || !portTaken(err)) throw err;
+    }
+  }
+}
