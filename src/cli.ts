@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'apikey':
-        return await runApikey(config, store, positionals, values);
+        return await runApikey(opened, positionals, values);
       case 'prune': {
         let total = 0;
         const bar = new Progress('prune', null);

@@ -8,14 +8,10 @@ import type { Hono } from 'hono';
 import type { Config } from './config.ts';
 import { aiFromConfig } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
-import { AdvisoryLeader, LeaseLeader } from './bot/leader.ts';
 import { pruneBotTablesJob } from './bot/maintenance.ts';
 import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
+import type { Database } from './db/open.ts';
 import type { OrderStore } from './db/orders.ts';
-import { postgresOrderStore } from './db/orders-postgres.ts';
-import { supabaseOrderStore } from './db/orders-supabase.ts';
-import { PostgresStore } from './db/postgres.ts';
-import type { Store } from './db/store.ts';
 import { telegramWebhook } from './http/telegram.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
@@ -48,14 +44,8 @@ export function webhookSecret(config: Config): string {
     createHash('sha256').update(`neurocards-webhook:${config.TELEGRAM_BOT_TOKEN}`).digest('hex').slice(0, 48);
 }
 
-export function openOrderStore(config: Config, store: Store): OrderStore {
-  if (store instanceof PostgresStore) return postgresOrderStore(store.sql);
-  if (config.database.mode === 'rpc') return supabaseOrderStore(config.database);
-  throw new Error('no order store for this database mode');
-}
-
-export function composeTelegram(config: Config, store: Store, log: Logger, o: { bot: boolean }): TelegramPart {
-  const orders = openOrderStore(config, store);
+export function composeTelegram(config: Config, db: Database, log: Logger, o: { bot: boolean }): TelegramPart {
+  const { orders, sessions, store } = db;
   const token = config.TELEGRAM_BOT_TOKEN;
   const apiRoot = config.TELEGRAM_API_ROOT;
   const maxPhotoBytes = config.MAX_PHOTO_MB * 1024 * 1024;
@@ -68,7 +58,7 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
       token, apiRoot, throttle: config.TELEGRAM_THROTTLE,
       maxInlineRetrySeconds: config.TELEGRAM_INLINE_RETRY_MAX_S, retryServerErrors: false, maxRetryAttempts: 2,
     });
-    const ai = aiFromConfig(config, orders);
+    const ai = aiFromConfig(config, db.limits);
     if (ai) {
       log.info({ model: ai.provider.model }, 'AI copywriter on (OPENROUTER_API_KEY is set)');
       ai.limiter.apply().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'AI rate limits not applied yet'));
@@ -78,7 +68,7 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
   }
 
   const bot = token && o.bot ? createBot({
-    token, apiRoot, orders, log: log.child({ part: 'bot' }),
+    token, apiRoot, orders, sessions, log: log.child({ part: 'bot' }),
     queueStats: () => store.stats(),
     adminIds: config.ADMIN_IDS, maxOpenOrders: config.MAX_OPEN_ORDERS, dailyQuota: config.DAILY_ORDER_QUOTA,
     maxPhotoBytes, throttle: config.TELEGRAM_THROTTLE,
@@ -100,7 +90,7 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
     mount(app, isShuttingDown) {
       if (!bot || !config.webhookUrl) return;
       const hook = telegramWebhook({
-        secret: webhookSecret(config), orders, log, isShuttingDown,
+        secret: webhookSecret(config), updates: sessions, log, isShuttingDown,
         handle,
       });
       app.route('/telegram', hook);
@@ -116,9 +106,7 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
         runner = await startWebhookMode(bot, { url: config.webhookUrl, secret: webhookSecret(config), log });
       } else {
         const botId = Number(token!.split(':')[0]);
-        const leader = store instanceof PostgresStore
-          ? new AdvisoryLeader(store.sql, botId)
-          : new LeaseLeader(orders, `poll:${botId}`, config.instanceId);
+        const leader = db.pollingLeader(botId, config.instanceId);
         log.info({ leader: leader.constructor.name }, 'no public URL: long polling by one leader instance');
         runner = startPollingMode(bot, { leader, log, handle });
       }

@@ -45,8 +45,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   // Metrics see every call of the pool and the stats (connection status, lease takeovers).
   const measured = instrumentStore(store, config.instanceId);
 
-  const telegram = composeTelegram(config, store, log, { bot: o.bot !== false });
-  const api = composeApi(config, store, log); // issue 8: cards over HTTP on /api
+  const telegram = composeTelegram(config, opened, log, { bot: o.bot !== false });
+  const api = composeApi(config, opened, log); // issue 8: cards over HTTP on /api
   const kinds = [noopJob, pruneJobsJob(store, config.MAINTENANCE_EVERY_S * 1000), ...telegram.jobs, ...api.jobs];
   const registry = new JobRegistry(kinds);
   const pool = o.worker === false ? undefined : new WorkerPool({

@@ -11,7 +11,7 @@ import { FEATURE_MAX_CHARS, FEATURES_MAX, TITLE_MAX_CHARS } from '../src/cards/i
 import { renderCard } from '../src/cards/render.ts';
 import { samplePhoto } from '../src/cards/sample.ts';
 import { loadConfig } from '../src/config.ts';
-import { postgresOrderStore } from '../src/db/orders-postgres.ts';
+import { postgresLimits } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 import { createLogger, type Logger } from '../src/log.ts';
 import { startApp, type RunningApp } from '../src/main.ts';
@@ -46,7 +46,7 @@ afterAll(async () => {
 function provider(limiterKey: string, o: Partial<Parameters<typeof createCopyProvider>[0]> = {}, sql: postgres.Sql = db.sql): CopyProvider {
   return createCopyProvider({
     baseUrl: or.baseUrl, apiKey: KEY, model: 'openai/gpt-4o-mini',
-    limiter: new SharedLimiter(postgresOrderStore(sql), { perMinute: 100, perHour: 5000, perDay: 100_000 }, limiterKey),
+    limiter: new SharedLimiter(postgresLimits(sql), { perMinute: 100, perHour: 5000, perDay: 100_000 }, limiterKey),
     timeoutMs: 2_000, backoffMs: 50, ...o,
   });
 }
@@ -216,7 +216,7 @@ describe('provider failure rules', () => {
     or.reset();
     const p = createCopyProvider({
       baseUrl: or.baseUrl, apiKey: 'sk-or-v1-wrong-key-wrong-key-wrong', model: 'm',
-      limiter: new SharedLimiter(postgresOrderStore(db.sql), undefined, 't401'), timeoutMs: 1000,
+      limiter: new SharedLimiter(postgresLimits(db.sql), undefined, 't401'), timeoutMs: 1000,
     });
     const r = await p.improve(SELLER, { log: logs.log });
     assert.equal(r.source === 'seller' && r.reason, 'rejected');
@@ -235,7 +235,7 @@ describe('shared limiter', () => {
       const limits = { perMinute: 100, perHour: 100, perDay: 3 }; // the day window: no rollover mid-test
       const mk = (sql: postgres.Sql) => createCopyProvider({
         baseUrl: or.baseUrl, apiKey: KEY, model: 'm', timeoutMs: 2000,
-        limiter: new SharedLimiter(postgresOrderStore(sql), limits, 'tshared'),
+        limiter: new SharedLimiter(postgresLimits(sql), limits, 'tshared'),
       });
       const a = mk(sqlA);
       const b = mk(sqlB);
@@ -255,11 +255,11 @@ describe('shared limiter', () => {
 
   test('configured limits are applied with rate_set; the seed 002 defaults otherwise', async () => {
     const env = { DATABASE_URL: db.url, OPENROUTER_API_KEY: KEY, AI_RATE_PER_MINUTE: '7' };
-    const ai = aiFromConfig(loadConfig(env), postgresOrderStore(db.sql))!;
+    const ai = aiFromConfig(loadConfig(env), postgresLimits(db.sql))!;
     await ai.limiter.apply();
     const rows = await db.sql`select window_seconds, max_calls from public.rate_limits where key = 'ai' order by window_seconds`;
     assert.deepEqual(rows.map((r) => [r.window_seconds, r.max_calls]), [[60, 7], [3600, 5000], [86400, 100000]]);
-    assert.equal(aiFromConfig(loadConfig({ DATABASE_URL: db.url }), postgresOrderStore(db.sql)), null, 'no key, no provider');
+    assert.equal(aiFromConfig(loadConfig({ DATABASE_URL: db.url }), postgresLimits(db.sql)), null, 'no key, no provider');
   });
 
   test('no key and no secret in any log line of this file', () => {

@@ -7,7 +7,9 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
-import { ApiDb, postgresCaller, supabaseCaller } from '../src/api/db.ts';
+import { ApiDb } from '../src/api/db.ts';
+import { postgresRpc } from '../src/db/rpc/postgres.ts';
+import { restRpc } from './support/stores.ts';
 import { ApiError } from '../src/api/errors.ts';
 import { fetchPhoto } from '../src/api/fetch-photo.ts';
 import { createKey, hashKey } from '../src/api/keys.ts';
@@ -95,7 +97,7 @@ describe('HTTP API /api', () => {
     const config = loadConfig({ DATABASE_URL: proxy.urlFor(db.url), PORT: '0', INSTANCE_ID: 'api-test', JOB_CONCURRENCY: '8' });
     app = await startApp(config, log, { bot: false });
     base = `http://127.0.0.1:${app.port}`;
-    apiDb = new ApiDb(postgresCaller(db.sql));
+    apiDb = new ApiDb(postgresRpc(db.sql));
     photo = await sharp({ create: { width: 640, height: 640, channels: 3, background: '#3a7bd5' } }).jpeg().toBuffer();
     files = createServer((req, res) => {
       if (req.url === '/photo.jpg') res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo);
@@ -312,7 +314,7 @@ describe('HTTP API /api', () => {
   test('RPC mode: the same SQL functions over PostgREST (supabase-js)', async () => {
     const rest = await startPostgrest({ databaseUrl: db.url });
     try {
-      const rpc = new ApiDb(supabaseCaller({ url: rest.url, serviceRoleKey: rest.serviceRoleKey }));
+      const rpc = new ApiDb(restRpc({ url: rest.url, serviceRoleKey: rest.serviceRoleKey }));
       const { key } = await createKey(rpc, { name: 'over rpc' });
       const auth1 = await rpc.auth(hashKey(key));
       assert.equal(auth1.result, 'ok');
@@ -321,7 +323,7 @@ describe('HTTP API /api', () => {
       assert.equal(c.result, 'created');
       const id = String((c as { id: number }).id);
       const input = await rpc.input(id);
-      assert.ok(input && Buffer.from(input.photo_b64 ?? '', 'base64').equals(photo));
+      assert.ok(input && input.photo?.equals(photo));
       const again = await rpc.create(keyId, { title: 'RPC', features: [], price: null, template: 'bold' }, photo, 'rpc-1');
       assert.deepEqual([again.result, String((again as { id: number }).id)], ['exists', id]);
       assert.equal((await rpc.get(keyId, id))?.id, Number(id));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after as afterAll, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { samplePhoto } from '../src/cards/sample.ts';
-import { postgresOrderStore } from '../src/db/orders-postgres.ts';
+import { postgresOrderStore } from './support/stores.ts';
 import type { OrderStore } from '../src/db/orders.ts';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after as afterAll, before, describe, test } from 'node:test';
 import { samplePhoto } from '../src/cards/sample.ts';
-import { postgresOrderStore } from '../src/db/orders-postgres.ts';
+import { postgresOrderStore } from './support/stores.ts';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';

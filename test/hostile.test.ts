@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after as afterAll, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPrivateAddress } from '../src/api/address-guard.ts';
-import { ApiDb, postgresCaller } from '../src/api/db.ts';
+import { ApiDb } from '../src/api/db.ts';
+import { postgresRpc } from '../src/db/rpc/postgres.ts';
 import { createKey } from '../src/api/keys.ts';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
@@ -208,7 +209,7 @@ describe('hostile input to the HTTP API, with the event loop measured', () => {
     // Its own process, HTTP only (renders are not requests): its loop is what is measured.
     server = spawnTs('test/support/loop-server.ts', [], { DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'hostile-api', LOG_LEVEL: 'silent' });
     base = `http://127.0.0.1:${(await server.waitForJson<{ listening: number }>((o) => 'listening' in o)).listening}`;
-    key = (await createKey(new ApiDb(postgresCaller(db.sql)), { name: 'hostile', rate: 1_000_000, quota: 1_000_000 })).key;
+    key = (await createKey(new ApiDb(postgresRpc(db.sql)), { name: 'hostile', rate: 1_000_000, quota: 1_000_000 })).key;
     photo = await productPhoto(640, 480);
 
     const brackets = '['.repeat(10 * 1024 * 1024);
@@ -319,7 +320,7 @@ describe('hostile input to the HTTP API, with the event loop measured', () => {
   // Photos: decoded whole at upload, before any quota is spent.
   for (const [name, p] of [['a truncated PNG (header intact)', 'truncatedPng'], ['a truncated JPEG', 'truncatedJpeg']] as const) {
     hostile(`${name} → 400 photo_corrupt, no card, no quota spent`, async () => {
-      const { key: k, row } = await createKey(new ApiDb(postgresCaller(db.sql)), { name: `cut ${p}`, quota: 5 });
+      const { key: k, row } = await createKey(new ApiDb(postgresRpc(db.sql)), { name: `cut ${p}`, quota: 5 });
       assert.match(await answer(await send(payload[p].body, payload[p].type, k), 400, 'photo_corrupt'), /truncated or damaged/);
       const [{ cards }] = await db.sql`select count(*)::int as cards from api_cards where key_id = ${row.id}`;
       const [{ used }] = await db.sql`select coalesce(sum(cards), 0)::int as used from api_usage where key_id = ${row.id}`;
@@ -336,7 +337,7 @@ describe('hostile input to the HTTP API, with the event loop measured', () => {
 
   // One request, one rate unit.
   hostile('a key with --rate 3 makes 3 cards, the 4th request is rate limited', async () => {
-    const { key: k } = await createKey(new ApiDb(postgresCaller(db.sql)), { name: 'rate 3', rate: 3 });
+    const { key: k } = await createKey(new ApiDb(postgresRpc(db.sql)), { name: 'rate 3', rate: 3 });
     for (let i = 0; i < 3; i++) assert.equal((await upload({ title: `card ${i}` }, photo, k)).status, 202, `card ${i + 1}`);
     await answer(await upload({ title: 'card 4' }, photo, k), 429, 'rate_limited');
   });

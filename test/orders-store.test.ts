@@ -2,19 +2,19 @@
 // PostgREST-compatible shim): the same SQL functions, the same answers.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { postgresOrderStore } from '../src/db/orders-postgres.ts';
-import { supabaseOrderStore } from '../src/db/orders-supabase.ts';
-import type { OrderStore } from '../src/db/orders.ts';
+import { postgresRpc } from '../src/db/rpc/postgres.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
+import { restRpc, storesOver } from './support/stores.ts';
 
-const adapters: { name: string; open(db: TestDb): Promise<{ orders: OrderStore; close(): Promise<void> }> }[] = [
-  { name: 'direct', async open(db) { return { orders: postgresOrderStore(db.sql), close: async () => {} }; } },
+type Stores = ReturnType<typeof storesOver>;
+const adapters: { name: string; open(db: TestDb): Promise<Stores & { close(): Promise<void> }> }[] = [
+  { name: 'direct', async open(db) { return { ...storesOver(postgresRpc(db.sql)), close: async () => {} }; } },
   {
     name: 'rpc',
     async open(db) {
       const { startPostgrest } = await import('./support/postgrest.ts');
       const rest = await startPostgrest({ databaseUrl: db.url });
-      return { orders: supabaseOrderStore({ url: rest.url, serviceRoleKey: rest.serviceRoleKey }), close: () => rest.close() };
+      return { ...storesOver(restRpc({ url: rest.url, serviceRoleKey: rest.serviceRoleKey })), close: () => rest.close() };
     },
   },
 ];
@@ -22,9 +22,11 @@ const adapters: { name: string; open(db: TestDb): Promise<{ orders: OrderStore; 
 for (const adapter of adapters) {
   describe(`OrderStore: ${adapter.name}`, () => {
     let db: TestDb;
-    let orders: OrderStore;
+    let orders: Stores['orders'];
+    let sessions: Stores['sessions'];
+    let limits: Stores['limits'];
     let close: () => Promise<void>;
-    before(async () => { db = await createTestDb(); ({ orders, close } = await adapter.open(db)); });
+    before(async () => { db = await createTestDb(); ({ orders, sessions, limits, close } = await adapter.open(db)); });
     after(async () => { await close(); await db.drop(); });
 
     test('confirm is idempotent by key, enqueues one render job, and counts limits', async () => {
@@ -87,23 +89,23 @@ for (const adapter of adapters) {
     });
 
     test('sessions, update dedupe, leader lease, rate limiter', async () => {
-      assert.equal(await orders.sessionGet(5), null);
-      await orders.sessionPut(5, { step: 'title', draft: { photoFileId: 'x' } });
-      assert.deepEqual(await orders.sessionGet(5), { step: 'title', draft: { photoFileId: 'x' } });
-      assert.equal(await orders.claimUpdate(100), true);
-      assert.equal(await orders.claimUpdate(100), false);
-      await orders.releaseUpdate(100);
-      assert.equal(await orders.claimUpdate(100), true);
-      assert.equal(await orders.leaderTry('poll', 'a', 5), true);
-      assert.equal(await orders.leaderTry('poll', 'b', 5), false);
-      await orders.leaderRelease('poll', 'a');
-      assert.equal(await orders.leaderTry('poll', 'b', 5), true);
-      await orders.rateSet('test', 60, 3);
+      assert.equal(await sessions.sessionGet(5), null);
+      await sessions.sessionPut(5, { step: 'title', draft: { photoFileId: 'x' } });
+      assert.deepEqual(await sessions.sessionGet(5), { step: 'title', draft: { photoFileId: 'x' } });
+      assert.equal(await sessions.claimUpdate(100), true);
+      assert.equal(await sessions.claimUpdate(100), false);
+      await sessions.releaseUpdate(100);
+      assert.equal(await sessions.claimUpdate(100), true);
+      assert.equal(await sessions.leaderTry('poll', 'a', 5), true);
+      assert.equal(await sessions.leaderTry('poll', 'b', 5), false);
+      await sessions.leaderRelease('poll', 'a');
+      assert.equal(await sessions.leaderTry('poll', 'b', 5), true);
+      await limits.rateSet('test', 60, 3);
       const takes = [];
-      for (let i = 0; i < 4; i++) takes.push(await orders.rateTake('test'));
+      for (let i = 0; i < 4; i++) takes.push(await limits.rateTake('test'));
       assert.deepEqual(takes.map((t) => t.ok), [true, true, true, false]);
       assert.ok(takes[3].retry_in_ms! > 0 && takes[3].retry_in_ms! <= 60_000);
-      assert.equal((await orders.rateTake('ai')).ok, true, 'seeded AI limits (100/min, 5000/h, 100000/day)');
+      assert.equal((await limits.rateTake('ai')).ok, true, 'seeded AI limits (100/min, 5000/h, 100000/day)');
     });
   });
 }

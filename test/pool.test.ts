@@ -17,7 +17,7 @@ import { waitFor } from './support/wait.ts';
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 const throwing = defineJob({
-  kind: 'throws', payload: z.object({ permanent: z.boolean().default(false) }), policy: { maxAttempts: 2, baseMs: 50, maxMs: 50 }, timeoutMs: 5_000,
+  kind: 'throws', payload: z.object({ permanent: z.boolean().default(false) }), policy: { baseMs: 50, maxMs: 50 }, timeoutMs: 5_000,
   async handle({ permanent }) {
     if (permanent) throw new PermanentError('photo is not an image');
     throw new Error('handler exploded');
@@ -25,7 +25,7 @@ const throwing = defineJob({
 });
 let hungSignalAborted = false;
 const hangs = defineJob({
-  kind: 'hangs', payload: z.object({}), policy: { maxAttempts: 1, baseMs: 50, maxMs: 50 }, timeoutMs: 300,
+  kind: 'hangs', payload: z.object({}), policy: { baseMs: 50, maxMs: 50 }, timeoutMs: 300,
   handle(_p, { signal }) {
     signal.addEventListener('abort', () => { hungSignalAborted = true; });
     return new Promise(() => {}); // never settles

@@ -1,11 +1,8 @@
-// Retry policies (seed 002): 2 s doubling with jitter; 5 standard, 10 critical, 3 fast.
+// Retry policies (seed 002): 2 s doubling with jitter. The attempt budget is the job
+// row's max_attempts (SQL), not a policy field.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backoffMs, PermanentError, POLICIES, retryDelayFor, RetryAfterError } from '../src/worker/retry.ts';
-
-test('attempt budgets per policy', () => {
-  assert.deepEqual([POLICIES.standard.maxAttempts, POLICIES.critical.maxAttempts, POLICIES.fast.maxAttempts], [5, 10, 3]);
-});
 
 test('exponential from 2 s with equal jitter, capped', () => {
   const p = POLICIES.standard;

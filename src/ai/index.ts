@@ -1,6 +1,6 @@
 // The optional AI copywriter (OpenRouter-compatible), built from config when
 // OPENROUTER_API_KEY is set. See provider.ts for the failure rules.
-import type { OrderStore } from '../db/orders.ts';
+import type { RateLimitStore } from '../db/rate-limit.ts';
 import { SharedLimiter } from './limiter.ts';
 import { createCopyProvider, type CopyProvider } from './provider.ts';
 
@@ -20,9 +20,9 @@ export interface AiConfig {
 }
 
 /** The provider, or null without OPENROUTER_API_KEY (then nothing calls the network). */
-export function aiFromConfig(config: AiConfig, orders: Pick<OrderStore, 'rateTake' | 'rateSet'>): { provider: CopyProvider; limiter: SharedLimiter } | null {
+export function aiFromConfig(config: AiConfig, limits: Pick<RateLimitStore, 'rateTake' | 'rateSet'>): { provider: CopyProvider; limiter: SharedLimiter } | null {
   if (!config.OPENROUTER_API_KEY) return null;
-  const limiter = new SharedLimiter(orders, {
+  const limiter = new SharedLimiter(limits, {
     perMinute: config.AI_RATE_PER_MINUTE, perHour: config.AI_RATE_PER_HOUR, perDay: config.AI_RATE_PER_DAY,
   });
   const provider = createCopyProvider({

@@ -1,6 +1,6 @@
 // The AI provider's share of the Postgres rate limiter (rate_take / rate_set through
-// the OrderStore): one key, three fixed windows, counted across every instance.
-import type { OrderStore } from '../db/orders.ts';
+// src/db/rate-limit.ts): one key, three fixed windows, counted across every instance.
+import type { RateLimitStore } from '../db/rate-limit.ts';
 
 export interface AiLimits { perMinute: number; perHour: number; perDay: number }
 
@@ -14,7 +14,7 @@ export class SharedLimiter {
   private applied: Promise<void> | null = null;
 
   constructor(
-    private readonly orders: Pick<OrderStore, 'rateTake' | 'rateSet'>,
+    private readonly orders: Pick<RateLimitStore, 'rateTake' | 'rateSet'>,
     private readonly limits: AiLimits = DEFAULT_AI_LIMITS,
     readonly key = AI_LIMIT_KEY,
   ) {}

@@ -2,13 +2,12 @@
 // where results are kept, its job kinds (api-card, sweep-api-results) and the /api routes.
 import type { Hono } from 'hono';
 import type { Config } from '../config.ts';
-import { PostgresStore } from '../db/postgres.ts';
-import type { Store } from '../db/store.ts';
+import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';
 import { apiCardJob } from '../worker/jobs/api-card.ts';
 import type { JobKind } from '../worker/registry.ts';
 import { loadApiConfig, type ApiConfig } from './config.ts';
-import { ApiDb, postgresCaller, supabaseCaller } from './db.ts';
+import { ApiDb } from './db.ts';
 import { apiRoutes } from './routes.ts';
 import { sweepApiResultsJob } from './sweep-job.ts';
 import { DbResultStore, SupabaseResultStore, type ResultStore } from './storage.ts';
@@ -21,11 +20,7 @@ export interface ApiPart {
   routes: Hono<any>;
 }
 
-export function openApiDb(config: Config, store: Store): ApiDb {
-  if (store instanceof PostgresStore) return new ApiDb(postgresCaller(store.sql));
-  if (config.database.mode === 'rpc') return new ApiDb(supabaseCaller(config.database));
-  throw new Error('no API database for this store');
-}
+export const openApiDb = (db: Pick<Database, 'rpc'>): ApiDb => new ApiDb(db.rpc);
 
 export function openResultStore(config: Config, api: ApiConfig, db: ApiDb): ResultStore {
   if (config.SUPABASE_URL && config.SUPABASE_SERVICE_ROLE_KEY) {
@@ -37,9 +32,9 @@ export function openResultStore(config: Config, api: ApiConfig, db: ApiDb): Resu
   return new DbResultStore(db);
 }
 
-export function composeApi(config: Config, store: Store, log: Logger, env: NodeJS.ProcessEnv = process.env): ApiPart {
+export function composeApi(config: Config, database: Pick<Database, 'rpc'>, log: Logger, env: NodeJS.ProcessEnv = process.env): ApiPart {
   const api = loadApiConfig(env);
-  const db = openApiDb(config, store);
+  const db = openApiDb(database);
   const results = openResultStore(config, api, db);
   log.info({ results: results.kind }, `API on /api (results kept in ${results.kind === 'db' ? 'the database' : `Supabase Storage bucket ${api.API_RESULTS_BUCKET}`})`);
   return {

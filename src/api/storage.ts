@@ -15,7 +15,7 @@ export interface ResultStore {
   /** Stores the result of job `id` and records it on the card; returns the render count. */
   put(id: string, card: StoredCard): Promise<number | null>;
   /** The stored result, from the row api_card_result() returned. */
-  open(row: { path: string | null; jpeg_b64: string | null }): Promise<ResultRef | null>;
+  open(row: { path: string | null; jpeg: Buffer | null }): Promise<ResultRef | null>;
   /** Removes objects of deleted cards (Storage only). */
   sweep(): Promise<number>;
   init?(): Promise<void>;
@@ -28,8 +28,8 @@ export class DbResultStore implements ResultStore {
     const r = await this.db.store(id, { storage: 'db', path: null, jpeg: c.jpeg, width: c.width, height: c.height, bytes: c.jpeg.length });
     return r?.renders ?? null;
   }
-  async open(row: { jpeg_b64: string | null }): Promise<ResultRef | null> {
-    return row.jpeg_b64 ? { kind: 'bytes', jpeg: Buffer.from(row.jpeg_b64, 'base64') } : null;
+  async open(row: { jpeg: Buffer | null }): Promise<ResultRef | null> {
+    return row.jpeg ? { kind: 'bytes', jpeg: row.jpeg } : null;
   }
   async sweep() {
     await this.db.prune();

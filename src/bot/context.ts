@@ -1,5 +1,6 @@
 // The bot's context type and dependencies.
 import type { Context, SessionFlavor } from 'grammy';
+import type { BotSessionStore } from '../db/bot-session.ts';
 import type { OrderStore } from '../db/orders.ts';
 import type { QueueStats } from '../db/store.ts';
 import type { Logger } from '../log.ts';
@@ -31,6 +32,7 @@ export interface BotDeps {
   token: string;
   apiRoot: string;
   orders: OrderStore;
+  sessions: BotSessionStore;
   queueStats(): Promise<QueueStats>;
   log: Logger;
   adminIds: number[];

@@ -31,7 +31,7 @@ export function createBot(deps: BotDeps): NeurocardsBot {
 
   // First, so the budget starts when the update does and covers every later call.
   bot.use(telegramBudget({ budgetMs: deps.updateBudgetMs ?? DEFAULT_UPDATE_BUDGET_MS, log: deps.log, abandon: deps.abandon }));
-  bot.use(privateOnly, withDeps(deps), sessions(deps.orders), i18n, ownCallbacksOnly);
+  bot.use(privateOnly, withDeps(deps), sessions(deps.sessions), i18n, ownCallbacksOnly);
   bot.use(start, help, lang, status, cancel, history, admin, order, media);
 
   bot.catch(async (err: BotError<BotContext>) => {

@@ -10,7 +10,7 @@ import type { Update } from 'grammy/types';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.ts';
 import { initBot, type NeurocardsBot } from './index.ts';
-import type { Leader } from './leader.ts';
+import type { Leader } from '../db/leader.ts';
 
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
 

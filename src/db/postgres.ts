@@ -1,14 +1,25 @@
-// Direct Postgres adapter (postgres.js). Same SQL functions as the RPC adapter, plus
-// LISTEN/NOTIFY so an idle pool wakes within milliseconds of an enqueue.
+// The queue store over a direct connection (postgres.js): the RPC layer's named calls,
+// plus LISTEN/NOTIFY so an idle pool wakes within milliseconds of an enqueue. The hot
+// path (claim, complete, heartbeat) wraps the catalog's call expression in a select that
+// hands back one value to parse instead of one row per job.
 import postgres from 'postgres';
-import {
-  CLAIMED_COLUMNS, claimedFromRow, jobFromRow, newJobToJson,
-  type ClaimedJob, type ClaimedRow, type Completion, type Failure, type Job, type JobRow, type JobStatus, type NewJob,
-  type QueueStats, type Store, type WorkerBeat, type JobListQuery, type HistoryPoint,
-} from './store.ts';
+import { QueueStore } from './queue.ts';
+import { callExpr, postgresRpc, toText } from './rpc/postgres.ts';
+import { CATALOG } from './rpc/catalog.ts';
+import { CLAIMED_COLUMNS, claimedFromRow, type ClaimedJob, type ClaimedRow, type Completion, type WorkerBeat } from './store.ts';
 
 export const WAKE_CHANNEL = 'neurocards_jobs';
-const CLAIMED_SELECT = CLAIMED_COLUMNS.join(', ');
+
+const arg = <F extends keyof typeof CATALOG>(fn: F, name: keyof (typeof CATALOG)[F]['args'] & string, v: unknown) =>
+  toText((CATALOG[fn].args as Record<string, string>)[name], v) as string;
+
+const CLAIM = `select json_agg(c) as jobs from (select ${CLAIMED_COLUMNS.join(', ')} from ${
+  callExpr('claim', ['p_worker', 'p_limit', 'p_lease_seconds'])}) c`;
+// One row holding the array of completed ids (text): one value to parse, not one row per job.
+const COMPLETE = `select coalesce(array_agg(id)::text[], '{}') as ids from ${
+  callExpr('complete', ['p_worker', 'p_ids', 'p_attempts', 'p_results'])} as id`;
+const HEARTBEAT = `select id from ${
+  callExpr('heartbeat', ['p_worker', 'p_concurrency', 'p_in_flight', 'p_lease_seconds', 'p_meta', 'p_ids'])} as id`;
 
 export interface PostgresStoreOptions {
   url: string;
@@ -41,108 +52,49 @@ export function createSql(o: PostgresStoreOptions) {
   });
 }
 
-export class PostgresStore implements Store {
-  readonly mode = 'direct' as const;
+export class PostgresStore extends QueueStore {
   readonly sql: postgres.Sql;
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(private readonly opts: PostgresStoreOptions) {
-    this.sql = createSql(opts);
+    const sql = createSql(opts);
+    super(postgresRpc(sql, { prepare: opts.prepare }));
+    this.sql = sql;
   }
 
-  // postgres.js serialises the value itself and tags it jsonb; a pre-stringified value
-  // would arrive as a JSON string.
-  private json(v: unknown) {
-    return this.sql.json(v as postgres.JSONValue);
-  }
-
-  async enqueue(jobs: NewJob[]): Promise<Job[]> {
-    if (jobs.length === 0) return [];
-    const rows = await this.sql<JobRow[]>`
-      select * from public.enqueue(${this.json(jobs.map(newJobToJson))})`;
-    return rows.map(jobFromRow);
+  private run<T>(text: string, values: (string | null)[]) {
+    return this.sql.unsafe(text, values as string[], { prepare: this.opts.prepare }) as unknown as Promise<T[]>;
   }
 
   async claim(workerId: string, limit: number, leaseSeconds: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     // The claimed jobs come back as ONE json value: parsing 25 rows column by column cost
     // the client ~12 us a row (a Date per timestamp), one JSON.parse costs a fraction.
-    const [{ jobs }] = await this.sql<{ jobs: ClaimedRow[] | null }[]>`
-      select json_agg(c) as jobs from (
-        select ${this.sql.unsafe(CLAIMED_SELECT)} from public.claim(${workerId}, ${limit}::int, ${leaseSeconds}::int)) c`;
+    const [{ jobs }] = await this.run<{ jobs: ClaimedRow[] | null }>(CLAIM, [workerId, String(limit), String(leaseSeconds)]);
     return jobs ? jobs.map(claimedFromRow) : [];
   }
 
   async complete(workerId: string, done: Completion[]): Promise<string[]> {
     if (done.length === 0) return [];
     const hasResults = done.some((d) => d.result !== undefined);
-    // One row holding the array of completed ids (text): one value to parse, not one row per job.
-    const [{ ids }] = await this.sql<{ ids: string[] }[]>`
-      select coalesce(array_agg(id)::text[], '{}') as ids from public.complete(
-        ${workerId},
-        ${'{' + done.map((d) => d.id).join(',') + '}'}::bigint[],
-        ${'{' + done.map((d) => d.attempt).join(',') + '}'}::int[],
-        ${hasResults ? this.json(done.map((d) => d.result ?? null)) : null}) as id`;
+    const [{ ids }] = await this.run<{ ids: string[] }>(COMPLETE, [
+      workerId,
+      arg('complete', 'p_ids', done.map((d) => d.id)),
+      arg('complete', 'p_attempts', done.map((d) => d.attempt)),
+      hasResults ? arg('complete', 'p_results', done.map((d) => d.result ?? null)) : null,
+    ]);
     return ids;
   }
 
-  async fail(workerId: string, f: Failure) {
-    const rows = await this.sql<{ status: JobStatus; run_at: Date }[]>`
-      select * from public.fail(${workerId}, ${f.id}::bigint, ${f.attempt}::int, ${f.error}, ${f.retryInMs}::int)`;
-    return rows[0] ? { status: rows[0].status, runAt: rows[0].run_at } : null;
-  }
-
-  async release(workerId: string, ids: string[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    const [row] = await this.sql<{ n: number }[]>`
-      select public.release(${workerId}, ${'{' + ids.join(',') + '}'}::bigint[]) as n`;
-    return row.n;
-  }
-
   async heartbeat(b: WorkerBeat): Promise<string[]> {
-    const rows = await this.sql<{ id: string }[]>`
-      select id from public.heartbeat(${b.workerId}, ${b.concurrency}::int, ${b.inFlight}::int,
-        ${b.leaseSeconds}::int, ${this.json(b.meta ?? {})},
-        ${'{' + b.ids.join(',') + '}'}::bigint[]) as id`;
+    const rows = await this.run<{ id: string }>(HEARTBEAT, [
+      b.workerId, String(b.concurrency), String(b.inFlight), String(b.leaseSeconds),
+      arg('heartbeat', 'p_meta', b.meta ?? {}), arg('heartbeat', 'p_ids', b.ids),
+    ]);
     return rows.map((r) => String(r.id));
   }
 
-  async leave(workerId: string): Promise<void> {
-    await this.sql`select public.worker_leave(${workerId})`;
-  }
-
-  async stats(): Promise<QueueStats> {
-    const [row] = await this.sql<{ s: QueueStats }[]>`select public.stats() as s`;
-    return row.s;
-  }
-
-  private async oneJob(rows: JobRow[]) {
-    return rows[0] ? jobFromRow(rows[0]) : null;
-  }
-
-  async getJob(id: string) {
-    return this.oneJob(await this.sql<JobRow[]>`select * from public.get_job(${id}::bigint)`);
-  }
-
-  async retryJob(id: string) {
-    return this.oneJob(await this.sql<JobRow[]>`select * from public.retry_job(${id}::bigint)`);
-  }
-
-  async cancelJob(id: string) {
-    return this.oneJob(await this.sql<JobRow[]>`select * from public.cancel_job(${id}::bigint)`);
-  }
-
-  async requeueDead(kind?: string): Promise<number> {
-    const [row] = await this.sql<{ n: number }[]>`select public.requeue_dead(${kind ?? null}) as n`;
-    return row.n;
-  }
-
-  async prune(o: { succeededHours?: number; failedDays?: number } = {}): Promise<number> {
-    const [row] = await this.sql<{ n: number }[]>`
-      select public.prune(${o.succeededHours ?? 24}::int, ${o.failedDays ?? 7}::int) as n`;
-    return row.n;
-  }
-
+  /** Read from the runner's table: before the first migration there is no schema_version(). */
   async schemaVersion(): Promise<string | null> {
     const [t] = await this.sql<{ t: string | null }[]>`select to_regclass('supabase_migrations.schema_migrations')::text as t`;
     if (!t.t) return null;
@@ -165,18 +117,5 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     try { await this.unlisten?.(); } catch { /* connection may be gone already */ }
     await this.sql.end({ timeout: 5 });
-  }
-
-  // Operations (issue 7)
-  async listJobs(q: JobListQuery): Promise<Job[]> {
-    const rows = await this.sql<JobRow[]>`
-      select * from public.list_jobs(${q.status}, ${q.kind ?? null}, ${q.limit ?? 20}::int)`;
-    return rows.map(jobFromRow);
-  }
-
-  async history(minutes = 60): Promise<HistoryPoint[]> {
-    const rows = await this.sql<{ minute: Date; succeeded: string; failed: string }[]>`
-      select * from public.job_history(${minutes}::int)`;
-    return rows.map((r) => ({ minute: r.minute.toISOString(), succeeded: Number(r.succeeded), failed: Number(r.failed) }));
   }
 }

@@ -1,6 +1,6 @@
-// The Store port: every queue operation the app needs. Two adapters implement it
-// (postgres.ts over a direct connection, supabase.ts over supabase-js RPC); both
-// call the same SQL functions in supabase/migrations, so behaviour cannot drift.
+// The Store port: every queue operation the app needs. One implementation over the RPC
+// layer (queue.ts); postgres.ts adds LISTEN and the hand-tuned hot path, supabase.ts the
+// in-process wake-up. Every call is a SQL function of src/db/rpc/catalog.ts.
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'dead' | 'canceled';
 
@@ -134,6 +134,9 @@ export interface HistoryPoint {
   succeeded: number;
   failed: number;
 }
+
+/** One row of job_history() as either transport returns it. */
+export interface HistoryRowRaw { minute: string | Date; succeeded: number | string; failed: number | string }
 
 export interface Store {
   readonly mode: 'direct' | 'rpc';

@@ -9,12 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Hono } from 'hono';
 import { limitBody } from './body-limit.ts';
 import type { Update } from 'grammy/types';
-import type { OrderStore } from '../db/orders.ts';
+import type { BotSessionStore } from '../db/bot-session.ts';
 import type { Logger } from '../log.ts';
 
 export interface TelegramWebhookDeps {
   secret: string;
-  orders: OrderStore;
+  updates: Pick<BotSessionStore, 'claimUpdate' | 'releaseUpdate'>;
   handle(update: Update): Promise<void>;
   log: Logger;
   isShuttingDown(): boolean;
@@ -51,7 +51,7 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
     if (!update || !Number.isSafeInteger(update.update_id)) {
       return c.json({ error: { code: 'bad_request', message: 'no update_id' } }, 400);
     }
-    if (!(await d.orders.claimUpdate(update.update_id))) {
+    if (!(await d.updates.claimUpdate(update.update_id))) {
       d.log.debug({ update: update.update_id }, 'duplicate update ignored');
       return c.json({ ok: true, duplicate: true });
     }
@@ -60,7 +60,7 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
     work.catch(() => {}).finally(() => inFlight.delete(work));
     const r = await Promise.race([work.then(() => 'done' as const, (err) => err as Error), sleep(d.answerWithinMs ?? 800, 'late' as const)]);
     if (r instanceof Error) {
-      await d.orders.releaseUpdate(update.update_id).catch(() => {});
+      await d.updates.releaseUpdate(update.update_id).catch(() => {});
       d.log.error({ update: update.update_id, err: r.message }, 'update failed; Telegram will deliver it again');
       return c.json({ error: { code: 'internal', message: 'update failed' } }, 500);
     }

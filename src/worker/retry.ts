@@ -1,16 +1,19 @@
-// Retry policies per job kind (seed 002): exponential backoff from 2 s with jitter;
-// 5 attempts standard, 10 critical, 3 fast. Permanent errors never retry.
+// Retry policies per job kind (seed 002): exponential backoff from 2 s with jitter.
+// Permanent errors never retry. How many attempts a job gets is not here: it is the
+// job row's max_attempts, fixed at enqueue (SQL: 5 by default, 10 for a card's
+// delivery in order_rendered(); the scheduler passes 3), because claim() retires a job
+// whose lease ran out on its last attempt with no TypeScript involved, and a job
+// queued by one version may run on another. A copy here could only disagree.
 
 export interface RetryPolicy {
-  maxAttempts: number;
   baseMs: number;
   maxMs: number;
 }
 
 export const POLICIES = {
-  standard: { maxAttempts: 5, baseMs: 2_000, maxMs: 5 * 60_000 },
-  critical: { maxAttempts: 10, baseMs: 2_000, maxMs: 10 * 60_000 },
-  fast: { maxAttempts: 3, baseMs: 2_000, maxMs: 30_000 },
+  standard: { baseMs: 2_000, maxMs: 5 * 60_000 },
+  critical: { baseMs: 2_000, maxMs: 10 * 60_000 },
+  fast: { baseMs: 2_000, maxMs: 30_000 },
 } satisfies Record<string, RetryPolicy>;
 
 export type PolicyName = keyof typeof POLICIES;

@@ -17,7 +17,7 @@ import postgres from 'postgres';
 import sharp from 'sharp';
 import { EmbeddedPgError, startEmbedded, type EmbeddedDb } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { postgresOrderStore } from '../../src/db/orders-postgres.ts';
+import { postgresOrderStore } from '../support/stores.ts';
 import { createLogger } from '../../src/log.ts';
 import { startFakeTelegram } from '../support/fake-telegram.ts';
 import { spawnCli, type Proc } from '../support/procs.ts';

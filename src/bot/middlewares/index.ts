@@ -1,7 +1,7 @@
 // Middlewares: private chats only, deps on the context, Postgres-backed sessions
 // (written before the bot's next outgoing call), language.
 import type { MiddlewareFn } from 'grammy';
-import type { OrderStore } from '../../db/orders.ts';
+import type { BotSessionStore } from '../../db/bot-session.ts';
 import type { BotContext, BotDeps, SessionData } from '../context.ts';
 import { initialSession } from '../context.ts';
 import { isLang, langFromTelegram, messages } from '../i18n/index.ts';
@@ -21,16 +21,16 @@ export const withDeps = (deps: BotDeps): MiddlewareFn<BotContext> => (ctx, next)
  * landing on another instance, reads the old step. Here the state is committed before
  * the user can see the question that leads to the next update.
  */
-export const sessions = (orders: OrderStore): MiddlewareFn<BotContext> => async (ctx, next) => {
+export const sessions = (store: Pick<BotSessionStore, 'sessionGet' | 'sessionPut'>): MiddlewareFn<BotContext> => async (ctx, next) => {
   const userId = ctx.from?.id;
   if (userId === undefined) return next();
-  const stored = (await orders.sessionGet(userId)) as SessionData | null;
+  const stored = (await store.sessionGet(userId)) as SessionData | null;
   let saved = stored ? JSON.stringify(stored) : '';
   (ctx as { session: SessionData }).session = stored ?? initialSession();
   const flush = async () => {
     const now = JSON.stringify(ctx.session);
     if (now === saved) return;
-    await orders.sessionPut(userId, ctx.session);
+    await store.sessionPut(userId, ctx.session);
     saved = now;
   };
   ctx.api.config.use(async (prev, method, payload, signal) => {

@@ -22,12 +22,12 @@ export function apiCardJob(d: { db: ApiDb; results: ResultStore }) {
       const input = await d.db.input(job.id);
       if (!input) throw new PermanentError(`card ${job.id} not found`);
       if (input.stored) return { reused: true };
-      if (!input.photo_b64) throw new PermanentError(`card ${job.id} has no photo`);
+      if (!input.photo) throw new PermanentError(`card ${job.id} has no photo`);
       if (!isTemplateId(input.template)) throw new PermanentError(`unknown template ${input.template}`);
       let card;
       try {
         card = await renderCard({
-          photo: Buffer.from(input.photo_b64, 'base64'), title: input.title, features: input.features,
+          photo: input.photo, title: input.title, features: input.features,
           price: input.price, template: input.template,
         }, { signal });
       } catch (err) {

@@ -1,11 +1,12 @@
 -- api_card_result(p_key_id, p_job_id): where the key's result is (and its bytes when
--- kept in the database); null for anyone else's card.
+-- kept in the database, base64 without line breaks); null for anyone else's card.
+-- History: 20261125300000_api.sql, 20261210120000_api_bytes_once.sql.
 create or replace function public.api_card_result(p_key_id bigint, p_job_id bigint)
 returns jsonb
 language sql stable security definer set search_path = ''
 as $$
   select jsonb_build_object('status', j.status, 'storage', c.storage, 'path', c.result_path,
-    'jpeg_b64', (select encode(r.jpeg, 'base64') from public.api_results r where r.job_id = c.job_id and j.status = 'succeeded'))
+    'jpeg_b64', (select translate(encode(r.jpeg, 'base64'), E'\n', '') from public.api_results r where r.job_id = c.job_id and j.status = 'succeeded'))
   from public.api_cards c join public.jobs j on j.id = c.job_id
   where c.job_id = p_job_id and c.key_id = p_key_id
 $$;

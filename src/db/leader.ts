@@ -5,7 +5,7 @@
 //   as soon as its connection is, and a follower polling every `retryMs` takes over.
 // - RPC mode (no session to hold a lock): a lease row renewed every ttl/3.
 import type postgres from 'postgres';
-import type { OrderStore } from '../db/orders.ts';
+import type { BotSessionStore } from './bot-session.ts';
 
 export interface Leader {
   /** true when this instance holds (or just took) leadership. */
@@ -65,7 +65,7 @@ export class AdvisoryLeader implements Leader {
 
 export class LeaseLeader implements Leader {
   readonly checkEveryMs: number;
-  constructor(private readonly orders: OrderStore, private readonly name: string, private readonly holder: string, private readonly ttlSeconds = 10) {
+  constructor(private readonly orders: Pick<BotSessionStore, 'leaderTry' | 'leaderRelease'>, private readonly name: string, private readonly holder: string, private readonly ttlSeconds = 10) {
     this.checkEveryMs = Math.max(500, (ttlSeconds * 1000) / 3);
   }
   tryAcquire() { return this.orders.leaderTry(this.name, this.holder, this.ttlSeconds); }

@@ -1,0 +1,77 @@
+// What the product's SQL functions return (the queue's rows are in ../store.ts). Kept
+// apart from the stores so the catalog (./catalog.ts) can name every result type
+// without importing a store.
+
+export type OrderStatus = 'queued' | 'rendering' | 'rendered' | 'sent' | 'canceled' | 'failed' | 'undeliverable';
+export const OPEN_STATUSES: readonly OrderStatus[] = ['queued', 'rendering', 'rendered'];
+
+export interface Order {
+  id: number;
+  idempotency_key: string;
+  user_id: number;
+  chat_id: number;
+  lang: 'ru' | 'en';
+  photo_file_id: string;
+  photo_unique_id: string | null;
+  title: string;
+  features: string[];
+  price: string | null;
+  template: string;
+  parent_id: number | null;
+  status: OrderStatus;
+  render_job_id: number | null;
+  deliver_job_id: number | null;
+  ack_message_id: number | null;
+  ack_edited_at: string | null;
+  photo_message_id: number | null;
+  photo_out_file_id: string | null;
+  document_message_id: number | null;
+  document_file_id: string | null;
+  render_ms: number | null;
+  error: string | null;
+  created_at: string;
+  render_started_at: string | null;
+  rendered_at: string | null;
+  delivered_at: string | null;
+}
+
+export type DeliveryBegin = Order & { fenced?: true };
+
+export interface QueuePosition {
+  position: number;
+  ahead: number;
+  workers: number;
+  estimate_seconds: number;
+}
+
+export type ConfirmResult =
+  | { result: 'created' | 'exists'; order: Order; queue: QueuePosition | null; open?: number; used?: number }
+  | { result: 'limit_open' | 'limit_daily'; open: number; used: number }
+  | { result: 'missing' };
+
+export interface OrderStats {
+  today: number; sent: number; open: number; failed: number; undeliverable: number; canceled: number; users: number;
+  render_ms_avg: number | null; delivered_p50_s: number | null; delivered_p95_s: number | null;
+}
+
+export interface RateTake { ok: boolean; retry_in_ms?: number }
+
+// The HTTP API's (src/api) rows.
+export interface KeyRow {
+  id: number; name: string; prefix: string; rate_per_minute: number; daily_quota: number;
+  created_at: string; last_used_at?: string | null; revoked_at: string | null; cards_today?: number;
+}
+export type AuthResult =
+  | { result: 'ok'; key_id: number }
+  | { result: 'unknown' }
+  | { result: 'revoked'; key_id: number }
+  | { result: 'limited'; key_id: number; retry_after: number };
+export interface CardInputJson { title: string; features: string[]; price: string | null; template: string }
+export type CreateResult =
+  | { result: 'created' | 'exists'; id: number; status: string; position: number | null; estimated_seconds: number | null }
+  | { result: 'quota'; limit: number; retry_after: number };
+export interface CardRow {
+  id: number; status: string; created_at: string; started_at: string | null; completed_at: string | null;
+  attempts: number; error: string | null; template: string;
+}
+export interface StatsRow { day: string; status: string; count: number; avg_seconds: number | null; p95_seconds: number | null }
