@@ -4,7 +4,7 @@ import { boxBlur } from './morph.ts';
 import { segment, type WeakPoint } from './segment.ts';
 
 /** Working size: the mask is found at this longest side and scaled up with a feathered edge. */
-const WORK = 320;
+const WORK = 256;
 
 const REASON: Record<WeakPoint, FramedReason> = {
   empty: 'no_product',
