@@ -4,7 +4,7 @@
  * declared by whoever composed it, since the composer placed every word: reading
  * it back from pixels would only guess.
  */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { sniffFormat } from '../photo.ts';
 import { PRESETS, type MarketplaceId, type Severity, type SlideRole } from './presets.ts';
 
@@ -50,7 +50,7 @@ async function checkSlide(s: Slide, i: number, id: MarketplaceId): Promise<Viola
   }
   if (!(p.formats as readonly string[]).includes(format)) err('format', `${format} is not accepted by ${p.name} (${p.formats.join(', ')})`);
   if (s.bytes.length > p.maxBytes) err('file_size', `${(s.bytes.length / 1048576).toFixed(1)} MB is over ${p.name}'s ${p.maxBytes / 1048576} MB`);
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(s.bytes).metadata();
   } catch {
