@@ -224,6 +224,12 @@ export async function runScenarios(o: Options) {
     const { renderScenario } = await import('./render.ts');
     emit('render', [await renderScenario(o)], { cores: cpus().length });
   }
+  if (want('cutout')) {
+    log('cutout: the local cut-out on the synthetic set (IoU per background class, gate rejections, CPU per picture)');
+    const { cutoutScenario } = await import('./cutout.ts');
+    const { rows, extra } = await cutoutScenario(o);
+    emit('cutout', rows, extra);
+  }
   if (want('stats')) {
     const { statsScenario } = await import('./stats.ts');
     const rows = o.systems && !o.systems.some((s) => s.startsWith('neurocards')) ? [] : await statsScenario(o, log);
