@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { aiFromConfig } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
 import { AdvisoryLeader, LeaseLeader } from './bot/leader.ts';
-import { pruneBotTablesJob } from './bot/maintenance.ts';
+import { pruneBotTablesJob } from './orders/jobs/prune-bot-tables.ts';
 import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
 import type { OrderStore } from './db/orders.ts';
 import { postgresOrderStore } from './db/orders-postgres.ts';
@@ -20,8 +20,8 @@ import { telegramWebhook } from './http/telegram.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
 import { createTelegramApi } from './telegram/api.ts';
-import { deliverCardJob } from './worker/jobs/deliver-card.ts';
-import { renderCardJob } from './worker/jobs/render-card.ts';
+import { deliverCardJob } from './orders/jobs/deliver-card.ts';
+import { renderCardJob } from './orders/jobs/render-card.ts';
 import type { JobKind } from './worker/registry.ts';
 
 export interface TelegramPart {

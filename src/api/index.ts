@@ -5,12 +5,12 @@ import type { Config } from '../config.ts';
 import { PostgresStore } from '../db/postgres.ts';
 import type { Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
-import { apiCardJob } from '../worker/jobs/api-card.ts';
+import { apiCardJob } from './jobs/api-card.ts';
 import type { JobKind } from '../worker/registry.ts';
 import { loadApiConfig, type ApiConfig } from './config.ts';
 import { ApiDb, postgresCaller, supabaseCaller } from './db.ts';
 import { apiRoutes } from './routes.ts';
-import { sweepApiResultsJob } from './sweep-job.ts';
+import { sweepApiResultsJob } from './jobs/sweep-api-results.ts';
 import { DbResultStore, SupabaseResultStore, type ResultStore } from './storage.ts';
 
 export interface ApiPart {

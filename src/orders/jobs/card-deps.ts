@@ -5,7 +5,7 @@ import type { Api } from 'grammy';
 import type { CopyProvider } from '../../ai/provider.ts';
 import type { Order, OrderStore } from '../../db/orders.ts';
 import type { Logger } from '../../log.ts';
-import { messages } from '../../bot/i18n/index.ts';
+import { messages } from '../../i18n/index.ts';
 
 export interface CardJobDeps {
   orders: OrderStore;
