@@ -1,5 +1,8 @@
 // Retry policies per job kind (seed 002): exponential backoff from 2 s with jitter;
 // 5 attempts standard, 10 critical, 3 fast. Permanent errors never retry.
+import { PermanentError, RetryAfterError } from '../job-errors.ts';
+
+export { PermanentError, RetryAfterError };
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -14,22 +17,6 @@ export const POLICIES = {
 } satisfies Record<string, RetryPolicy>;
 
 export type PolicyName = keyof typeof POLICIES;
-
-/** Bad input, unknown user, blocked bot: retrying cannot help. */
-export class PermanentError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PermanentError';
-  }
-}
-
-/** The remote side told us when to come back (Telegram 429 retry_after, HTTP Retry-After). */
-export class RetryAfterError extends Error {
-  constructor(message: string, readonly retryAfterMs: number) {
-    super(message);
-    this.name = 'RetryAfterError';
-  }
-}
 
 /** Delay before the next attempt, after `attempt` (1-based) has failed. Equal jitter:
  *  half the exponential step fixed, half random, so a burst of failures spreads out. */
