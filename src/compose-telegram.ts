@@ -1,10 +1,9 @@
 // The Telegram half of the composition root, kept out of main.ts so that file stays
 // small: the order store, its job kinds (render-card, deliver-card, prune-bot-tables), the bot and
-// how updates arrive (webhook on POST /telegram, or long polling by one leader).
+// how updates arrive (webhook handlers for POST /telegram, or long polling by one leader).
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update } from 'grammy/types';
-import type { Hono } from 'hono';
 import type { Config } from './config.ts';
 import { aiFromConfig } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
@@ -16,7 +15,7 @@ import { postgresOrderStore } from './db/orders-postgres.ts';
 import { supabaseOrderStore } from './db/orders-supabase.ts';
 import { PostgresStore } from './db/postgres.ts';
 import type { Store } from './db/store.ts';
-import { telegramWebhook } from './http/telegram.ts';
+import { telegramWebhook, type WebhookHandlers } from './http/telegram.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
 import { createTelegramApi } from './telegram/api.ts';
@@ -28,8 +27,8 @@ export interface TelegramPart {
   orders: OrderStore;
   /** Job kinds to register (none without a bot token: they need the Bot API). */
   jobs: JobKind<any>[];
-  /** Mounts POST /telegram (webhook mode only). Call before the server listens. */
-  mount(app: Hono, isShuttingDown: () => boolean): void;
+  /** The handlers of POST /telegram in webhook mode (null otherwise), for src/http/routes.ts. */
+  webhook(isShuttingDown: () => boolean): WebhookHandlers | null;
   /** Sets the webhook or starts leader-elected polling. */
   startBot(): Promise<void>;
   bot: NeurocardsBot | null;
@@ -97,13 +96,12 @@ export function composeTelegram(config: Config, store: Store, log: Logger, o: { 
   return {
     orders, jobs, bot,
     runner: () => runner,
-    mount(app, isShuttingDown) {
-      if (!bot || !config.webhookUrl) return;
-      const hook = telegramWebhook({
+    webhook(isShuttingDown) {
+      if (!bot || !config.webhookUrl) return null;
+      return telegramWebhook({
         secret: webhookSecret(config), orders, log, isShuttingDown,
         handle,
       });
-      app.route('/telegram', hook);
     },
     async startBot() {
       if (!bot) {

@@ -3,7 +3,7 @@
 // telegram/ does not import the worker, no cycles, no orphans. A violation fails npm test.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -76,4 +76,14 @@ test('each rule catches what it forbids', () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// One route table: a module can declare routes only on a Hono app it makes or is handed,
+// so only src/http/routes.ts makes one and only it and the listener (server.ts) take one.
+test('HTTP routes are mounted in one place: src/http/routes.ts', () => {
+  const files = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const makers = files.filter((f) => /\bnew Hono\b/.test(readFileSync(join(root, 'src', f), 'utf8')));
+  assert.deepEqual(makers, ['http/routes.ts']);
+  const takers = files.filter((f) => /import\s*(type\s*)?\{[^}]*\bHono\b[^}]*\}\s*from\s*'hono'/.test(readFileSync(join(root, 'src', f), 'utf8')));
+  assert.deepEqual(takers.sort(), ['http/routes.ts', 'http/server.ts']);
 });

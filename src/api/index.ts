@@ -1,6 +1,6 @@
 // The HTTP API's part of the composition root: its database calls (either transport),
-// where results are kept, its job kinds (api-card, sweep-api-results) and the /api routes.
-import type { Hono } from 'hono';
+// where results are kept, its job kinds (api-card, sweep-api-results) and the handlers of
+// its /api routes (mounted by src/http/routes.ts).
 import type { Config } from '../config.ts';
 import { PostgresStore } from '../db/postgres.ts';
 import type { Store } from '../db/store.ts';
@@ -9,7 +9,7 @@ import { apiCardJob } from './jobs/api-card.ts';
 import type { JobKind } from '../worker/registry.ts';
 import { loadApiConfig, type ApiConfig } from './config.ts';
 import { ApiDb, postgresCaller, supabaseCaller } from './db.ts';
-import { apiRoutes } from './routes.ts';
+import { apiHandlers, type ApiHandlers } from './routes.ts';
 import { sweepApiResultsJob } from './jobs/sweep-api-results.ts';
 import { DbResultStore, SupabaseResultStore, type ResultStore } from './storage.ts';
 
@@ -18,7 +18,7 @@ export interface ApiPart {
   results: ResultStore;
   config: ApiConfig;
   jobs: JobKind<any>[];
-  routes: Hono<any>;
+  handlers: ApiHandlers;
 }
 
 export function openApiDb(config: Config, store: Store): ApiDb {
@@ -45,6 +45,6 @@ export function composeApi(config: Config, store: Store, log: Logger, env: NodeJ
   return {
     db, results, config: api,
     jobs: [apiCardJob({ db, results }), sweepApiResultsJob(results, config.MAINTENANCE_EVERY_S * 1000)],
-    routes: apiRoutes({ db, results, config: api, log: log.child({ part: 'api' }) }),
+    handlers: apiHandlers({ db, results, config: api, log: log.child({ part: 'api' }) }),
   };
 }
