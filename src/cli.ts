@@ -12,7 +12,7 @@ import { jobSummary } from './http/ops.ts';
 import { isConnectionError } from './metrics.ts';
 import { createLogger, scrub, type Logger } from './log.ts';
 import { startApp } from './main.ts';
-import { queueView } from './http/app.ts';
+import { queueView } from './http/health.ts';
 import { APIKEY_USAGE, runApikey } from './api/cli.ts';
 
 const USAGE = `Usage: neurocards <command> [options]

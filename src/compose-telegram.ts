@@ -1,31 +1,30 @@
 // The Telegram half of the composition root, kept out of main.ts so that file stays
 // small: the order store, its job kinds (render-card, deliver-card, prune-bot-tables), the bot and
-// how updates arrive (webhook on POST /telegram, or long polling by one leader).
+// how updates arrive (webhook handlers for POST /telegram, or long polling by one leader).
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update } from 'grammy/types';
-import type { Hono } from 'hono';
 import type { Config } from './config.ts';
 import { aiFromConfig } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
-import { pruneBotTablesJob } from './bot/maintenance.ts';
+import { pruneBotTablesJob } from './orders/jobs/prune-bot-tables.ts';
 import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
 import type { Database } from './db/open.ts';
 import type { OrderStore } from './db/orders.ts';
-import { telegramWebhook } from './http/telegram.ts';
+import { telegramWebhook, type WebhookHandlers } from './http/telegram.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
 import { createTelegramApi } from './telegram/api.ts';
-import { deliverCardJob } from './worker/jobs/deliver-card.ts';
-import { renderCardJob } from './worker/jobs/render-card.ts';
+import { deliverCardJob } from './orders/jobs/deliver-card.ts';
+import { renderCardJob } from './orders/jobs/render-card.ts';
 import type { JobKind } from './worker/registry.ts';
 
 export interface TelegramPart {
   orders: OrderStore;
   /** Job kinds to register (none without a bot token: they need the Bot API). */
   jobs: JobKind<any>[];
-  /** Mounts POST /telegram (webhook mode only). Call before the server listens. */
-  mount(app: Hono, isShuttingDown: () => boolean): void;
+  /** The handlers of POST /telegram in webhook mode (null otherwise), for src/http/routes.ts. */
+  webhook(isShuttingDown: () => boolean): WebhookHandlers | null;
   /** Sets the webhook or starts leader-elected polling. */
   startBot(): Promise<void>;
   bot: NeurocardsBot | null;
@@ -87,13 +86,12 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
   return {
     orders, jobs, bot,
     runner: () => runner,
-    mount(app, isShuttingDown) {
-      if (!bot || !config.webhookUrl) return;
-      const hook = telegramWebhook({
+    webhook(isShuttingDown) {
+      if (!bot || !config.webhookUrl) return null;
+      return telegramWebhook({
         secret: webhookSecret(config), updates: sessions, log, isShuttingDown,
         handle,
       });
-      app.route('/telegram', hook);
     },
     async startBot() {
       if (!bot) {

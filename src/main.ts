@@ -7,7 +7,9 @@ import { openStore } from './db/open.ts';
 import type { Store } from './db/store.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
-import { createApp } from './http/app.ts';
+import { healthHandlers } from './http/health.ts';
+import { opsHandlers } from './http/ops.ts';
+import { createHttpApp } from './http/routes.ts';
 import { listen } from './http/server.ts';
 import { StatsCache } from './http/stats-cache.ts';
 import { noopJob } from './worker/jobs/noop.ts';
@@ -19,7 +21,6 @@ import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
 import { composeApi } from './api/index.ts';
 import { instrumentStore, jobMetricsHooks, registerQueueGauges, zeroJobCounters } from './metrics.ts';
 import { initErrorTracking } from './errors.ts';
-import { mountOps } from './http/ops.ts';
 
 export interface AppOptions {
   bot?: boolean;
@@ -62,18 +63,21 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   let shuttingDown = false;
   const stats = new StatsCache(measured);
   registerQueueGauges(() => stats.get());
-  const app = createApp({
-    stats, log, isShuttingDown: () => shuttingDown,
-    worker: pool && {
-      id: config.instanceId,
-      concurrency: pool.concurrency,
-      get inFlight() { return pool.inFlight; },
-      health: () => pool.health(),
-    },
-  });
-  telegram.mount(app, () => shuttingDown);
-  app.route('/api', api.routes);
-  mountOps(app, { store: measured, log, adminToken: config.ADMIN_TOKEN, schedules: scheduler && (() => scheduler.status()) });
+  // Every route is in src/http/routes.ts' table; these are the handlers it mounts.
+  const app = createHttpApp({
+    health: healthHandlers({
+      stats, isShuttingDown: () => shuttingDown,
+      worker: pool && {
+        id: config.instanceId,
+        concurrency: pool.concurrency,
+        get inFlight() { return pool.inFlight; },
+        health: () => pool.health(),
+      },
+    }),
+    ops: opsHandlers({ store: measured, log, adminToken: config.ADMIN_TOKEN, schedules: scheduler && (() => scheduler.status()) }),
+    api: api.handlers,
+    webhook: telegram.webhook(() => shuttingDown),
+  }, log);
   const server = await listen(app, o.port ?? config.PORT);
   log.info({ port: server.port, dashboard: config.ADMIN_TOKEN ? 'retry enabled (ADMIN_TOKEN)' : 'read-only (no ADMIN_TOKEN)' },
     `HTTP on :${server.port} (GET / dashboard, /queue, /healthz, /metrics)`);

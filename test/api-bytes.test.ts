@@ -12,7 +12,7 @@ import { DbResultStore } from '../src/api/storage.ts';
 import type { Rpc } from '../src/db/rpc/index.ts';
 import { postgresRpc } from '../src/db/rpc/postgres.ts';
 import type { JobContext } from '../src/worker/registry.ts';
-import { apiCardJob } from '../src/worker/jobs/api-card.ts';
+import { apiCardJob } from '../src/api/jobs/api-card.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 
 interface Crossing { fn: string; sent: number; received: number }

@@ -61,7 +61,7 @@ const value = (fams: Map<string, Family>, name: string, labels: Record<string, s
   (fams.get(name) ?? fams.get(name.replace(/_(bucket|sum|count)$/, '')))?.samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((a, s) => a + s.value, 0);
 
-describe('GET /metrics, /api/ops and the retry endpoint', () => {
+describe('GET /metrics, /ops and the retry endpoint', () => {
   let db: TestDb;
   let app: RunningApp;
   let base: string;
@@ -113,10 +113,10 @@ describe('GET /metrics, /api/ops and the retry endpoint', () => {
     assert.doesNotMatch(text, /payload-marker/);
   });
 
-  test('/api/ops: an hour of per-minute history, dead and retrying jobs without payloads', async () => {
+  test('/ops: an hour of per-minute history, dead and retrying jobs without payloads', async () => {
     await db.sql`insert into public.jobs (kind, payload, status, attempts, last_error, run_at)
                  values ('noop', '{"secret":"payload-marker"}', 'queued', 1, 'boom: retry me', now() + interval '1 hour')`;
-    const res = await fetch(`${base}/api/ops`);
+    const res = await fetch(`${base}/ops`);
     assert.equal(res.status, 200);
     const text = await res.text();
     const body = JSON.parse(text);
@@ -133,7 +133,7 @@ describe('GET /metrics, /api/ops and the retry endpoint', () => {
 
   test('retry: read-only without the token, 401 on a wrong one, queued again with it', async () => {
     const [dead] = await app.store.listJobs({ status: 'dead' });
-    const retry = (auth?: string) => fetch(`${base}/api/jobs/${dead.id}/retry`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
+    const retry = (auth?: string) => fetch(`${base}/ops/jobs/${dead.id}/retry`, { method: 'POST', headers: auth ? { authorization: auth } : {} });
     assert.equal((await retry()).status, 401);
     assert.equal((await retry('Bearer wrong-token-wrong-token')).status, 401);
     const ok = await retry(`Bearer ${ADMIN_TOKEN}`);
@@ -141,9 +141,20 @@ describe('GET /metrics, /api/ops and the retry endpoint', () => {
     assert.equal((await ok.json()).job.status, 'queued');
     // (the worker may already have run it again: it has a bad payload and dies at once)
     const [waiting] = await app.store.listJobs({ status: 'failed' });
-    const notDead = await fetch(`${base}/api/jobs/${waiting.id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const notDead = await fetch(`${base}/ops/jobs/${waiting.id}/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     assert.equal(notDead.status, 404, 'only dead or canceled jobs can be retried');
-    assert.equal((await fetch(`${base}/api/jobs/abc/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 400);
+    assert.equal((await fetch(`${base}/ops/jobs/abc/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 400);
+  });
+
+  test('ops routes are not under /api, whose auth is the API key', async () => {
+    const [dead] = await app.store.listJobs({ status: 'dead', limit: 1 });
+    const old = await fetch(`${base}/api/ops`);
+    assert.equal(old.status, 404);
+    assert.equal((await old.json()).error.code, 'not_found');
+    const r = await fetch(`${base}/api/jobs/${dead?.id ?? 1}/retry`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(r.status, 404, 'the admin token opens nothing under /api');
+    // and the API key guard does not stand in front of /ops
+    assert.equal((await fetch(`${base}/ops`, { headers: { authorization: 'Bearer nc_not_a_key' } })).status, 200);
   });
 
   test('the dashboard page and its script are served with a strict CSP', async () => {
@@ -161,8 +172,8 @@ test('without ADMIN_TOKEN the dashboard is read-only', async () => {
   const app = await startApp(loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: 'ro' }), log, { bot: false, worker: false });
   try {
     const base = `http://127.0.0.1:${app.port}`;
-    assert.equal((await (await fetch(`${base}/api/ops`)).json()).admin, false);
-    const r = await fetch(`${base}/api/jobs/1/retry`, { method: 'POST', headers: { authorization: 'Bearer anything-at-all-here' } });
+    assert.equal((await (await fetch(`${base}/ops`)).json()).admin, false);
+    const r = await fetch(`${base}/ops/jobs/1/retry`, { method: 'POST', headers: { authorization: 'Bearer anything-at-all-here' } });
     assert.equal(r.status, 403);
   } finally {
     await app.stop();

@@ -1,7 +1,7 @@
 // Maintenance as scheduled queue jobs (src/worker/schedule.ts): three app instances on
 // one database, each with its own store, pool and scheduler as on three machines, run
 // every periodic job exactly once per period; a failing maintenance job is retried like
-// any other job; both show on the dashboard's /api/ops and in /metrics.
+// any other job; both show on the dashboard's /ops and in /metrics.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
@@ -61,7 +61,7 @@ describe('3 instances, 3 periods', () => {
       (3 * PERIOD_S + 20) * 1000, 'the third period\'s jobs to succeed', 100);
     // Every instance tried each period: its scheduler holds the third period's job, the same one on all three.
     const seen = await waitFor(async () => {
-      const ops = await Promise.all(bases.map(async (b) => (await (await fetch(`${b}/api/ops`)).json()).schedules as
+      const ops = await Promise.all(bases.map(async (b) => (await (await fetch(`${b}/ops`)).json()).schedules as
         { kind: string; period: string; job: { id: string; status: string } | null }[]));
       return ops.every((s) => s.length === KINDS.length && s.every((x) => x.period === periods[2])) && ops;
     }, 10_000, 'every instance to enqueue the third period', 200);
@@ -115,7 +115,7 @@ describe('a failing maintenance job', () => {
       return j?.status === 'queued' && j.attempts === 1 && j;
     }, 10_000, 'the first attempt to fail', 20);
     assert.match(failed.last_error, /processed_updates/);
-    const ops = await (await fetch(`${base}/api/ops`)).json();
+    const ops = await (await fetch(`${base}/ops`)).json();
     assert.ok(ops.failed.some((j: { id: string }) => j.id === String(failed.id)), 'listed under "Failed, retrying"');
     assert.equal(ops.schedules.find((s: { kind: string }) => s.kind === 'prune-bot-tables').job.id, String(failed.id));
     assert.equal(await counter(base, 'worker_jobs_failed_total', 'kind="prune-bot-tables",outcome="retry"'), retriesBefore + 1);

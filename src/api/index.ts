@@ -1,15 +1,15 @@
 // The HTTP API's part of the composition root: its database calls (either transport),
-// where results are kept, its job kinds (api-card, sweep-api-results) and the /api routes.
-import type { Hono } from 'hono';
+// where results are kept, its job kinds (api-card, sweep-api-results) and the handlers of
+// its /api routes (mounted by src/http/routes.ts).
 import type { Config } from '../config.ts';
 import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';
-import { apiCardJob } from '../worker/jobs/api-card.ts';
+import { apiCardJob } from './jobs/api-card.ts';
 import type { JobKind } from '../worker/registry.ts';
 import { loadApiConfig, type ApiConfig } from './config.ts';
 import { ApiDb } from './db.ts';
-import { apiRoutes } from './routes.ts';
-import { sweepApiResultsJob } from './sweep-job.ts';
+import { apiHandlers, type ApiHandlers } from './routes.ts';
+import { sweepApiResultsJob } from './jobs/sweep-api-results.ts';
 import { DbResultStore, SupabaseResultStore, type ResultStore } from './storage.ts';
 
 export interface ApiPart {
@@ -17,7 +17,7 @@ export interface ApiPart {
   results: ResultStore;
   config: ApiConfig;
   jobs: JobKind<any>[];
-  routes: Hono<any>;
+  handlers: ApiHandlers;
 }
 
 export const openApiDb = (db: Pick<Database, 'rpc'>): ApiDb => new ApiDb(db.rpc);
@@ -40,6 +40,6 @@ export function composeApi(config: Config, database: Pick<Database, 'rpc'>, log:
   return {
     db, results, config: api,
     jobs: [apiCardJob({ db, results }), sweepApiResultsJob(results, config.MAINTENANCE_EVERY_S * 1000)],
-    routes: apiRoutes({ db, results, config: api, log: log.child({ part: 'api' }) }),
+    handlers: apiHandlers({ db, results, config: api, log: log.child({ part: 'api' }) }),
   };
 }

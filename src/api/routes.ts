@@ -1,6 +1,7 @@
-// The /api routes (mounted by main.ts): POST /cards, GET /cards/:id, GET /cards/:id/result,
-// GET /stats, GET /openapi.json. Every error is JSON {error: {code, message}}.
-import { Hono, type Context } from 'hono';
+// The handlers of the public API under /api (mounted by src/http/routes.ts): POST /cards,
+// GET /cards/:id, GET /cards/:id/result, GET /stats, GET /openapi.json, and the 'api-key'
+// guard. Every error is JSON {error: {code, message}}.
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import pLimit from 'p-limit';
 import { limitBody } from '../http/body-limit.ts';
 import { BadPhotoError, verifyPhoto } from '../cards/index.ts';
@@ -57,11 +58,12 @@ async function checkPhoto(photo: Buffer, maxBytes: number) {
   }
 }
 
-export function apiRoutes(d: ApiDeps) {
-  const app = new Hono<Env>();
+export type ApiHandlers = ReturnType<typeof apiHandlers>;
+
+export function apiHandlers(d: ApiDeps) {
   const maxPhoto = d.config.API_MAX_PHOTO_MB * 1024 * 1024;
 
-  app.onError((err, c) => {
+  const onError: ErrorHandler = (err, c) => {
     if (err instanceof ApiError) {
       for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
       return c.json(errorBody(err.code, err.message), err.status);
@@ -72,15 +74,17 @@ export function apiRoutes(d: ApiDeps) {
     }
     d.log.error({ err: scrub(err.message), path: c.req.path }, 'api handler failed');
     return c.json(errorBody('internal', 'internal error'), 500);
-  });
+  };
+  // Each handler answers its own errors (ApiError → its status) before hono's app-wide handler sees them.
+  const handled = <C extends Context<any>>(h: (c: C, next: () => Promise<void>) => Promise<Response | void> | Response) =>
+    (async (c: C, next: () => Promise<void>) => {
+      try { return await h(c, next); } catch (err) { return onError(err as Error, c); }
+    }) as MiddlewareHandler<Env>;
 
-  app.get('/openapi.json', (c) => c.json(openApiDocument(origin(c))));
+  const openapi = (c: Context) => c.json(openApiDocument(origin(c)));
 
-  // Authentication and the per-key rate limit: one SQL call per request. Scoped to
-  // this module's paths: other modules mount their own routes under /api (/api/ops).
+  // The 'api-key' guard: authentication and the per-key rate limit, one SQL call per request.
   const auth = async (c: Context<Env>, next: () => Promise<void>) => {
-    // hono's '/cards/*' also matches '/cards': one request is one call, one rate unit.
-    if (c.get('keyId') !== undefined) { await next(); return; }
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new ApiError(401, 'unauthorized', 'send an API key as `Authorization: Bearer <key>`', { 'WWW-Authenticate': 'Bearer' });
@@ -93,9 +97,6 @@ export function apiRoutes(d: ApiDeps) {
     c.set("keyId", found.key_id);
     await next();
   };
-  app.use('/cards', auth);
-  app.use('/cards/*', auth);
-  app.use('/stats', auth);
 
   const isMultipart = (c: Context) => (c.req.header('content-type') ?? '').toLowerCase().startsWith('multipart/form-data');
   const multipartLimit = limitBody(maxPhoto + 256 * 1024,
@@ -104,7 +105,7 @@ export function apiRoutes(d: ApiDeps) {
     (c) => c.json(errorBody('request_too_large', `a JSON request is limited to ${MAX_JSON_BYTES / 1024} KB; send the photo by multipart/form-data or as photoUrl`), 413));
   const bodyLimit = (c: Context, next: () => Promise<void>) => (isMultipart(c) ? multipartLimit : otherLimit)(c, next);
 
-  app.post('/cards', bodyLimit, async (c) => {
+  const createCard = async (c: Context<Env>) => {
     const idem = c.req.header('idempotency-key') ?? null;
     if (idem !== null && (idem.length < 1 || idem.length > 200)) throw invalid('Idempotency-Key: must be 1 to 200 characters');
     const type = (c.req.header('content-type') ?? '').toLowerCase();
@@ -150,7 +151,7 @@ export function apiRoutes(d: ApiDeps) {
     if (r.result === 'exists') c.header('Idempotent-Replayed', 'true');
     c.header('Location', `/api/cards/${r.id}`);
     return c.json({ id: String(r.id), status: r.status, position: r.position, estimatedSeconds: r.estimated_seconds }, 202);
-  });
+  };
 
   const cardId = (c: Context) => {
     const id = c.req.param('id') ?? '';
@@ -158,7 +159,7 @@ export function apiRoutes(d: ApiDeps) {
     return id;
   };
 
-  app.get('/cards/:id', async (c) => {
+  const getCard = async (c: Context<Env>) => {
     const id = cardId(c);
     const card = await d.db.get(c.get('keyId'), id);
     if (!card) throw new ApiError(404, 'not_found', `no card ${id}`);
@@ -168,9 +169,9 @@ export function apiRoutes(d: ApiDeps) {
       completedAt: card.completed_at, attempts: card.attempts, error: card.error,
       resultUrl: card.status === 'succeeded' ? `${origin(c)}/api/cards/${id}/result` : null,
     });
-  });
+  };
 
-  app.get('/cards/:id/result', async (c) => {
+  const result = async (c: Context<Env>) => {
     const id = cardId(c);
     const row = await d.db.result(c.get('keyId'), id);
     if (!row) throw new ApiError(404, 'not_found', `no card ${id}`);
@@ -182,9 +183,9 @@ export function apiRoutes(d: ApiDeps) {
       'Content-Type': 'image/jpeg', 'Content-Length': String(ref.jpeg.length),
       'Cache-Control': 'private, max-age=3600', 'Content-Disposition': `inline; filename="card-${id}.jpg"`,
     });
-  });
+  };
 
-  app.get('/stats', async (c) => {
+  const stats = async (c: Context<Env>) => {
     const q = StatsQuery.safeParse(c.req.query());
     if (!q.success) throw invalid(describeIssues(q.error));
     const rows = await d.db.stats(c.get('keyId'), q.data.days);
@@ -193,7 +194,14 @@ export function apiRoutes(d: ApiDeps) {
       days: q.data.days,
       rows: rows.map((r) => ({ day: r.day, status: r.status, count: Number(r.count), avgSeconds: num(r.avg_seconds), p95Seconds: num(r.p95_seconds) })),
     });
-  });
+  };
 
-  return app;
+  return {
+    auth: handled(auth),
+    openapi: handled(openapi),
+    createCard: [handled(bodyLimit), handled(createCard)],
+    card: handled(getCard),
+    result: handled(result),
+    stats: handled(stats),
+  };
 }

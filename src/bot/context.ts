@@ -4,7 +4,7 @@ import type { BotSessionStore } from '../db/bot-session.ts';
 import type { OrderStore } from '../db/orders.ts';
 import type { QueueStats } from '../db/store.ts';
 import type { Logger } from '../log.ts';
-import type { Lang, Messages } from './i18n/index.ts';
+import type { Lang, Messages } from '../i18n/index.ts';
 
 export type Step = 'idle' | 'photo' | 'title' | 'features' | 'price' | 'template' | 'confirm';
 

@@ -13,7 +13,7 @@ import { media } from './features/media.ts';
 import { order } from './features/order.ts';
 import { start } from './features/start.ts';
 import { status } from './features/status.ts';
-import { messages, type Lang } from './i18n/index.ts';
+import { messages, type Lang } from '../i18n/index.ts';
 import { i18n, ownCallbacksOnly, privateOnly, sessions, withDeps } from './middlewares/index.ts';
 import { renderPreviewStrip } from '../cards/index.ts';
 

@@ -1,9 +1,10 @@
-// Operations routes (issue 7): GET /metrics (Prometheus), GET / (the live dashboard, a
-// static page: no build step), GET /api/ops (what the dashboard draws besides /queue) and
-// POST /api/jobs/:id/retry (needs ADMIN_TOKEN; without it the dashboard is read-only).
+// Operations handlers (issue 7): GET /metrics (Prometheus), GET / (the live dashboard, a
+// static page: no build step), GET /ops (what the dashboard draws besides /queue) and
+// POST /ops/jobs/:id/retry (needs ADMIN_TOKEN; without it the dashboard is read-only).
+// Mounted by src/http/routes.ts; /ops is the operators' prefix, apart from the public /api.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Hono } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { HistoryPoint, Job, Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 import type { ScheduleStatus } from '../worker/schedule.ts';
@@ -18,7 +19,7 @@ export interface OpsDeps {
   store: Store;
   log: Logger;
   adminToken?: string;
-  /** How long /api/ops answers are reused (ms): many open dashboards cost one read. */
+  /** How long /ops answers are reused (ms): many open dashboards cost one read. */
   cacheMs?: number;
   /** The worker's schedules (maintenance), when this instance runs one. */
   schedules?: () => ScheduleStatus[];
@@ -36,7 +37,9 @@ export function jobSummary(j: Job) {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-export function mountOps(app: Hono, d: OpsDeps): void {
+export type OpsHandlers = ReturnType<typeof opsHandlers>;
+
+export function opsHandlers(d: OpsDeps) {
   const cacheMs = d.cacheMs ?? 2_000;
   let cached: { at: number; body: Promise<unknown> } | null = null;
 
@@ -61,22 +64,22 @@ export function mountOps(app: Hono, d: OpsDeps): void {
     };
   };
 
-  app.get('/metrics', async (c) => {
+  const metrics = async (c: Context) => {
     const text = await renderMetrics();
     return c.body(text, 200, { 'Content-Type': metricsContentType, 'Cache-Control': 'no-store' });
-  });
+  };
 
   const securityHeaders = {
     'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
   };
-  app.get('/', (c) => c.html(PAGE, 200, { ...securityHeaders, 'Cache-Control': 'no-cache' }));
-  app.get('/dashboard.js', (c) => c.body(SCRIPT, 200, {
+  const page = (c: Context) => c.html(PAGE, 200, { ...securityHeaders, 'Cache-Control': 'no-cache' });
+  const script = (c: Context) => c.body(SCRIPT, 200, {
     ...securityHeaders, 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache',
-  }));
+  });
 
-  app.get('/api/ops', async (c) => {
+  const summary = async (c: Context) => {
     if (!cached || Date.now() - cached.at >= cacheMs) {
       const body = opsData();
       cached = { at: Date.now(), body };
@@ -88,20 +91,27 @@ export function mountOps(app: Hono, d: OpsDeps): void {
     } catch (err) {
       return c.json({ error: { code: 'unavailable', message: `database unavailable: ${scrub((err as Error).message)}` } }, 503);
     }
-  });
+  };
 
-  app.post('/api/jobs/:id/retry', async (c) => {
+  /** The 'admin-token' guard: Authorization: Bearer <ADMIN_TOKEN>; 403 when the server has none. */
+  const adminOnly: MiddlewareHandler = async (c, next) => {
     if (!d.adminToken)
       return c.json({ error: { code: 'read_only', message: 'ADMIN_TOKEN is not set on the server: the dashboard is read-only' } }, 403);
     const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
     if (!timingSafeEqual(digest(given), digest(d.adminToken)))
       return c.json({ error: { code: 'unauthorized', message: 'wrong or missing admin token' } }, 401);
-    const id = c.req.param('id');
+    await next();
+  };
+
+  const retry = async (c: Context) => {
+    const id = c.req.param('id') ?? '';
     if (!/^\d{1,18}$/.test(id)) return c.json({ error: { code: 'bad_request', message: 'job id must be a number' } }, 400);
     const job = await d.store.retryJob(id);
     if (!job) return c.json({ error: { code: 'not_retryable', message: `job ${id} not found, or not dead/canceled` } }, 404);
     cached = null;
     d.log.info({ job: job.id, kind: job.kind, via: 'dashboard' }, 'job queued again by an operator');
     return c.json({ job: jobSummary(job) });
-  });
+  };
+
+  return { metrics, page, script, summary, adminOnly, retry };
 }

@@ -1,4 +1,5 @@
-// POST /telegram: the webhook. Checks X-Telegram-Bot-Api-Secret-Token (401 otherwise),
+// POST /telegram: the webhook (mounted by src/http/routes.ts in webhook mode). Its guard
+// checks X-Telegram-Bot-Api-Secret-Token (401 otherwise); the handler
 // claims the update_id in Postgres (a duplicate — Telegram's retry, or the same update
 // on another instance — is acknowledged and dropped), and answers within a second:
 // real work goes to the queue, and a handler still running by then finishes after
@@ -6,7 +7,7 @@
 // Telegram delivers the update again.
 import { timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Hono } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { limitBody } from './body-limit.ts';
 import type { Update } from 'grammy/types';
 import type { BotSessionStore } from '../db/bot-session.ts';
@@ -28,18 +29,24 @@ const safeEqual = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
+export type WebhookHandlers = ReturnType<typeof telegramWebhook>;
+
 export function telegramWebhook(d: TelegramWebhookDeps) {
-  const app = new Hono();
   const inFlight = new Set<Promise<unknown>>();
 
   // Telegram's updates are a few KB; anything near a megabyte is not from Telegram.
   const limit = limitBody(1024 * 1024,
     (c) => c.json({ error: { code: 'payload_too_large', message: 'update bodies are limited to 1 MB' } }, 413));
 
-  app.post('/', limit, async (c) => {
+  /** The 'telegram-secret' guard. */
+  const secretOnly: MiddlewareHandler = async (c, next) => {
     if (!safeEqual(c.req.header('x-telegram-bot-api-secret-token') ?? '', d.secret)) {
       return c.json({ error: { code: 'unauthorized', message: 'wrong or missing secret token' } }, 401);
     }
+    await next();
+  };
+
+  const update = async (c: Context) => {
     // Telegram retries elsewhere (another instance) while this one drains.
     if (d.isShuttingDown()) return c.json({ error: { code: 'unavailable', message: 'shutting down' } }, 503);
     let update: Update;
@@ -68,10 +75,12 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
       work.catch((err) => d.log.error({ update: update.update_id, err: (err as Error).message }, 'update failed after the webhook answered'));
     }
     return c.json({ ok: true });
-  });
+  };
 
-  return Object.assign(app, {
+  return {
+    secretOnly,
+    update: [limit, update],
     /** Waits for handlers still running after their webhook answered. */
     drain: async () => { await Promise.allSettled([...inFlight]); },
-  });
+  };
 }

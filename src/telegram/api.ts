@@ -6,7 +6,7 @@ import { isAbsolute } from 'node:path';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { apiThrottler } from '@grammyjs/transformer-throttler';
 import { Api, GrammyError, HttpError } from 'grammy';
-import { PermanentError, RetryAfterError } from '../worker/retry.ts';
+import { PermanentError, RetryAfterError } from '../job-errors.ts';
 import { recordTelegramError } from '../metrics.ts';
 
 export interface TelegramApiOptions {

@@ -4,6 +4,9 @@
 // delivery in order_rendered(); the scheduler passes 3), because claim() retires a job
 // whose lease ran out on its last attempt with no TypeScript involved, and a job
 // queued by one version may run on another. A copy here could only disagree.
+import { PermanentError, RetryAfterError } from '../job-errors.ts';
+
+export { PermanentError, RetryAfterError };
 
 export interface RetryPolicy {
   baseMs: number;
@@ -17,22 +20,6 @@ export const POLICIES = {
 } satisfies Record<string, RetryPolicy>;
 
 export type PolicyName = keyof typeof POLICIES;
-
-/** Bad input, unknown user, blocked bot: retrying cannot help. */
-export class PermanentError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PermanentError';
-  }
-}
-
-/** The remote side told us when to come back (Telegram 429 retry_after, HTTP Retry-After). */
-export class RetryAfterError extends Error {
-  constructor(message: string, readonly retryAfterMs: number) {
-    super(message);
-    this.name = 'RetryAfterError';
-  }
-}
 
 /** Delay before the next attempt, after `attempt` (1-based) has failed. Equal jitter:
  *  half the exponential step fixed, half random, so a burst of failures spreads out. */

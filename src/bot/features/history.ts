@@ -3,7 +3,7 @@
 import { Composer } from 'grammy';
 import { cardKeyboard } from '../../telegram/callbacks.ts';
 import type { BotContext } from '../context.ts';
-import { messages } from '../i18n/index.ts';
+import { messages } from '../../i18n/index.ts';
 import { history as historyKeyboard } from '../keyboards/index.ts';
 
 export const history = new Composer<BotContext>();

@@ -2,7 +2,7 @@
 // user's Telegram language decides.
 import { Composer } from 'grammy';
 import type { BotContext } from '../context.ts';
-import { messages, type Lang } from '../i18n/index.ts';
+import { messages, type Lang } from '../../i18n/index.ts';
 import { langs } from '../keyboards/index.ts';
 
 export const lang = new Composer<BotContext>();

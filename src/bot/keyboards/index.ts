@@ -2,8 +2,8 @@
 import { InlineKeyboard } from 'grammy';
 import { TEMPLATES } from '../../cards/templates.ts';
 import type { Order } from '../../db/orders.ts';
-import type { Lang, Messages } from '../i18n/index.ts';
-import { LANGS, messages } from '../i18n/index.ts';
+import type { Lang, Messages } from '../../i18n/index.ts';
+import { LANGS, messages } from '../../i18n/index.ts';
 
 export const templates = (lang: Lang) =>
   new InlineKeyboard().row(...TEMPLATES.map((tpl) => InlineKeyboard.text(tpl.name[lang], `tpl:${tpl.id}`)));

@@ -4,7 +4,7 @@ import type { MiddlewareFn } from 'grammy';
 import type { BotSessionStore } from '../../db/bot-session.ts';
 import type { BotContext, BotDeps, SessionData } from '../context.ts';
 import { initialSession } from '../context.ts';
-import { isLang, langFromTelegram, messages } from '../i18n/index.ts';
+import { isLang, langFromTelegram, messages } from '../../i18n/index.ts';
 
 export const privateOnly: MiddlewareFn<BotContext> = (ctx, next) =>
   ctx.from && (!ctx.chat || ctx.chat.type === 'private') ? next() : undefined;

@@ -1,5 +1,5 @@
 /** The default cut-out provider: classical segmentation (segment.ts) on this machine's CPU, no weights, no network. */
-import type { CutoutProvider, FramedReason, ProviderMask } from './index.ts';
+import type { CutoutProvider, FramedReason, ProviderMask } from './types.ts';
 import { boxBlur } from './morph.ts';
 import { segment, type WeakPoint } from './segment.ts';
 

@@ -1,5 +1,5 @@
 // neurocards dashboard: plain browser JavaScript, no build step, no CDN. Reads /queue
-// (the same figures as the health check) and /api/ops (last hour, failures) and redraws
+// (the same figures as the health check) and /ops (last hour, failures) and redraws
 // every few seconds. Retry needs the server's ADMIN_TOKEN, typed in the header.
 'use strict';
 const REFRESH_MS = Number(new URLSearchParams(location.search).get('refresh')) || 5000;
@@ -93,7 +93,7 @@ function renderChart(history) {
 async function retry(id, button) {
   button.disabled = true;
   try {
-    const res = await fetch(`/api/jobs/${encodeURIComponent(id)}/retry`, {
+    const res = await fetch(`/ops/jobs/${encodeURIComponent(id)}/retry`, {
       method: 'POST', headers: { authorization: `Bearer ${tokenInput.value}` },
     });
     const body = await res.json().catch(() => ({}));
@@ -138,7 +138,7 @@ async function refresh() {
   try {
     const [q, ops] = await Promise.all([
       fetch('/queue', { cache: 'no-store' }).then((r) => r.json()),
-      fetch('/api/ops', { cache: 'no-store' }).then((r) => r.json()),
+      fetch('/ops', { cache: 'no-store' }).then((r) => r.json()),
     ]);
     renderQueue(q);
     if (!ops.error) renderJobs(ops);

@@ -15,13 +15,13 @@
 // when it never does: order_rendered / order_set_ack), so it reads the order once.
 import { InputFile } from 'grammy';
 import { z } from 'zod';
-import { messages } from '../../bot/i18n/index.ts';
+import { messages } from '../../i18n/index.ts';
 import { OPEN_STATUSES, type Order } from '../../db/orders.ts';
 import { classifyTelegramError, toJobError } from '../../telegram/api.ts';
 import { cardKeyboard } from '../../telegram/callbacks.ts';
-import { LeaseLostError } from '../pool.ts';
-import { defineJob } from '../registry.ts';
-import { PermanentError } from '../retry.ts';
+import { LeaseLostError } from '../../worker/pool.ts';
+import { defineJob } from '../../worker/registry.ts';
+import { PermanentError } from '../../worker/retry.ts';
 import { editAck, notify, type CardJobDeps } from './card-deps.ts';
 
 export const deliverCardPayload = z.object({ orderId: z.number().int().positive() }).strict();

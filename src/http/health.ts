@@ -1,8 +1,7 @@
-// The HTTP face: /queue (stats + Render health check), /healthz. Other routes (the
-// Telegram webhook, /metrics, the dashboard) are mounted by their own modules.
-import { Hono } from 'hono';
+// GET /queue (stats + Render's health check) and GET /healthz: their handlers. Every
+// route is mounted by src/http/routes.ts.
+import type { Context } from 'hono';
 import type { QueueStats } from '../db/store.ts';
-import type { Logger } from '../log.ts';
 import type { StatsCache } from './stats-cache.ts';
 
 export interface LocalWorker {
@@ -12,12 +11,11 @@ export interface LocalWorker {
   health(): { ok: boolean; reason?: string };
 }
 
-export interface HttpDeps {
+export interface HealthDeps {
   stats: StatsCache;
   /** This instance's pool, when it runs one (absent with --no-worker). */
   worker?: LocalWorker;
   isShuttingDown(): boolean;
-  log: Logger;
 }
 
 export function queueView(s: QueueStats, worker?: LocalWorker) {
@@ -38,9 +36,9 @@ export function queueView(s: QueueStats, worker?: LocalWorker) {
   };
 }
 
-export function createApp(d: HttpDeps) {
-  const app = new Hono();
+export type HealthHandlers = ReturnType<typeof healthHandlers>;
 
+export function healthHandlers(d: HealthDeps) {
   const health = async () => {
     const { stats, error } = await d.stats.get();
     const problems: string[] = [];
@@ -51,7 +49,7 @@ export function createApp(d: HttpDeps) {
     return { stats, ok: problems.length === 0, reason: problems.join('; ') || undefined };
   };
 
-  app.get('/queue', async (c) => {
+  const queue = async (c: Context) => {
     const h = await health();
     c.header('Cache-Control', 'no-store');
     const body = {
@@ -60,18 +58,13 @@ export function createApp(d: HttpDeps) {
       ...(h.stats ? queueView(h.stats, d.worker) : {}),
     };
     return c.json(body, h.ok ? 200 : 503);
-  });
+  };
 
-  app.get('/healthz', async (c) => {
+  const healthz = async (c: Context) => {
     const h = await health();
     c.header('Cache-Control', 'no-store');
     return c.json({ status: h.ok ? 'ok' : 'unavailable', ...(h.reason ? { reason: h.reason } : {}) }, h.ok ? 200 : 503);
-  });
+  };
 
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
-  app.onError((err, c) => {
-    d.log.error({ err: err.message, path: c.req.path }, 'http handler failed');
-    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
-  });
-  return app;
+  return { queue, healthz };
 }

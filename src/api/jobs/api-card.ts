@@ -2,11 +2,11 @@
 // deployment keeps results (ResultStore). Nothing Telegram here. A retry after the
 // result was stored does not render again; the stored input photo is dropped then.
 import { z } from 'zod';
-import type { ApiDb } from '../../api/db.ts';
-import type { ResultStore } from '../../api/storage.ts';
+import type { ApiDb } from '../db.ts';
+import type { ResultStore } from '../storage.ts';
 import { BadPhotoError, isTemplateId, renderCard } from '../../cards/index.ts';
-import { defineJob } from '../registry.ts';
-import { PermanentError } from '../retry.ts';
+import { defineJob } from '../../worker/registry.ts';
+import { PermanentError } from '../../worker/retry.ts';
 
 // Empty: the job's id is the card's id. Jobs queued before 20261205120000 carry a
 // {key} that was never read; zod drops it.

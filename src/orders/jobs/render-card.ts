@@ -5,14 +5,14 @@
 import { performance } from 'node:perf_hooks';
 import { GrammyError } from 'grammy';
 import { z } from 'zod';
-import { messages } from '../../bot/i18n/index.ts';
+import { messages } from '../../i18n/index.ts';
 import { BadPhotoError } from '../../cards/photo.ts';
 import { renderCard } from '../../cards/render.ts';
 import { isTemplateId } from '../../cards/templates.ts';
 import type { Order } from '../../db/orders.ts';
 import { classifyTelegramError, downloadFile, FileTooBigError, toJobError } from '../../telegram/api.ts';
-import { defineJob } from '../registry.ts';
-import { PermanentError } from '../retry.ts';
+import { defineJob } from '../../worker/registry.ts';
+import { PermanentError } from '../../worker/retry.ts';
 import { editAck, notify, type CardJobDeps } from './card-deps.ts';
 
 export const renderCardPayload = z.object({ orderId: z.number().int().positive() }).strict();

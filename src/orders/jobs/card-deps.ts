@@ -1,11 +1,11 @@
 // What the card jobs need: the order store, a Telegram Api (retry/throttle plugins
 // installed, 429s longer than a moment thrown so the queue reschedules), and where
-// to download photos from. Built once in main.ts.
+// to download photos from. Built once in compose-telegram.ts.
 import type { Api } from 'grammy';
 import type { CopyProvider } from '../../ai/provider.ts';
 import type { Order, OrderStore } from '../../db/orders.ts';
 import type { Logger } from '../../log.ts';
-import { messages } from '../../bot/i18n/index.ts';
+import { messages } from '../../i18n/index.ts';
 
 export interface CardJobDeps {
   orders: OrderStore;

@@ -1,7 +1,9 @@
 // Русские тексты (основной язык продавцов Wildberries и Ozon).
-import type { Messages } from './index.ts';
+// Typed by the English catalog itself (index.ts's Messages is the same type): importing
+// index.ts from here would be an import cycle.
+import type en from './en.ts';
 
-const ru: Messages = {
+const ru: typeof en = {
   langName: 'Русский',
   start: (name: string) =>
     `Здравствуйте, ${name}! Я превращаю фото товара и пару слов в готовую карточку для Wildberries и Ozon (JPEG 900×1200).\n` +
