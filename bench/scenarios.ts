@@ -241,6 +241,11 @@ export async function runScenarios(o: Options) {
     const rows = o.systems && !o.systems.some((s) => s.startsWith('neurocards')) ? [] : await statsScenario(o, log);
     emit('stats', rows);
   }
+  // Opt-in (minutes per instance count, a Postgres cluster and PgBouncer of its own).
+  if (o.only?.includes('fleet')) {
+    const { fleetScenario } = await import('./fleet.ts');
+    emit('fleet', await fleetScenario({ quick: o.quick, log }) as Row[]);
+  }
   if (want('e2e')) {
     const { e2eScenario } = await import('./e2e.ts');
     emit('e2e', await e2eScenario(o, log));
