@@ -152,10 +152,20 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     const w0 = nowMs(), cpu0 = cluster.cpuMs(), wal0 = await lsn();
     await sleep(windowMs);
     const w1 = nowMs(), cpu1 = cluster.cpuMs(), wal1 = await lsn();
-    const [{ calls }] = await mon`
-      select coalesce(sum(s.calls), 0)::bigint::text as calls from pg_stat_statements s
+    // PgBouncer re-sends `SET application_name` when it hands a server connection to a
+    // client whose application_name differs (every instance names itself, as the app does):
+    // counted apart too, since they are the pooler's statements, not the queue's.
+    const [{ calls, sets }] = await mon`
+      select coalesce(sum(s.calls), 0)::bigint::text as calls,
+             coalesce(sum(s.calls) filter (where s.query ilike 'set application_name%'), 0)::bigint::text as sets
+      from pg_stat_statements s
       join pg_database d on d.oid = s.dbid join pg_roles r on r.oid = s.userid
       where d.datname = ${db} and r.rolname = 'postgres'`;
+    // Per statement, for the report (top 8 by calls).
+    const top = await mon`
+      select s.calls::int, round(s.total_exec_time::numeric, 1)::float as ms, left(regexp_replace(s.query, '[[:space:]]+', ' ', 'g'), 90) as q
+      from pg_stat_statements s join pg_database d on d.oid = s.dbid join pg_roles r on r.oid = s.userid
+      where d.datname = ${db} and r.rolname = 'postgres' order by s.calls desc limit 8`;
     producing = false;
     await topUp; await sampler;
 
@@ -183,7 +193,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
              count(*) filter (where attempts > 1)::int as attempts2
       from public.jobs`;
 
-    if (process.env.BENCH_DEBUG) log(`claims reported: ${claimSamples.length}, starts: ${starts.length}`);
+    if (process.env.BENCH_DEBUG) log(`claims reported: ${claimSamples.length}, starts: ${starts.length}\n${top.map((t) => `    ${t.calls} ${t.ms} ms  ${t.q}`).join('\n')}`);
     const inWindow = starts.filter((s) => s.t >= w0 && s.t < w1);
     const jobs = inWindow.length;
     const perInst = new Map<string, number>(ids.map((id) => [id, 0]));
@@ -200,6 +210,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
       jobsPerSec: round(jobs / ((w1 - w0) / 1000), 1),
       littleLawJobsPerSec: round(littleLaw, 1),
       statementsPerJob: round(Number(calls) / jobs, 2),
+      poolerSetStatementsPerJob: round(Number(sets) / jobs, 2),
       dbCpuMsPerKJob: round(((cpu1 - cpu0) / jobs) * 1000, 1),
       walBytesPerJob: round(Number(wal1 - wal0) / jobs, 0),
       serverConnections: maxConns,
