@@ -24,6 +24,8 @@ const POOL_SIZE = Number(process.env.FLEET_DB_POOL_SIZE ?? 2);
 const SERVER_POOL = Number(process.env.FLEET_SERVER_POOL ?? 20);
 const PER_PROCESS = Number(process.env.FLEET_INSTANCES_PER_PROCESS ?? 10);
 const LEASE_SECONDS = 30;
+/** The pool's claim-ahead cap; unset = the app's default (8 × concurrency). See BENCHMARKS.md, fleet. */
+const MAX_AHEAD = process.env.FLEET_MAX_AHEAD === undefined ? undefined : Number(process.env.FLEET_MAX_AHEAD);
 const POLL_INTERVAL_MS = 1000; // the app's POLL_INTERVAL_MS default
 // Job mix: 90% wait 5-15 s (uniform), 10% are short (0-100 ms).
 const SHORT_SHARE = 0.1;
@@ -103,7 +105,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     const mine = ids.filter((_, i) => i % procs === p);
     children.push(spawnChild('fleet/child.ts', {
       url: pooled, workerIds: mine, concurrency: CONCURRENCY, poolSize: POOL_SIZE,
-      listen: mode === 'session', pollIntervalMs: POLL_INTERVAL_MS, leaseSeconds: LEASE_SECONDS,
+      listen: mode === 'session', pollIntervalMs: POLL_INTERVAL_MS, leaseSeconds: LEASE_SECONDS, maxAhead: MAX_AHEAD,
     }));
   }
   const runCount = new Map<string, number>();
@@ -138,6 +140,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
       while (producing) {
         const q = await queuedNow();
         if (q < backlog) await enqueue(backlog - q);
+        if (process.env.BENCH_DEBUG === '2') log(`  t=${Math.round(nowMs() - t0)} queued≈${q} enqueued=${enqueued} started=${runCount.size}`);
         await sleep(200);
       }
     })();
@@ -207,6 +210,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     return {
       instances: n,
       mode,
+      maxAhead: MAX_AHEAD ?? 'default (8 x concurrency)',
       jobsPerSec: round(jobs / ((w1 - w0) / 1000), 1),
       littleLawJobsPerSec: round(littleLaw, 1),
       statementsPerJob: round(Number(calls) / jobs, 2),

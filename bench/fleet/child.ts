@@ -12,7 +12,7 @@ import { nowMs, onParentMessage, sleep, toParent } from '../lib.ts';
 
 interface Args {
   url: string; workerIds: string[]; concurrency: number; poolSize: number;
-  listen: boolean; pollIntervalMs: number; leaseSeconds: number;
+  listen: boolean; pollIntervalMs: number; leaseSeconds: number; maxAhead?: number;
 }
 const a = JSON.parse(process.env.BENCH_ARGS!) as Args;
 
@@ -28,6 +28,8 @@ class PolledStore extends PostgresStore {
 
 let runs: [string, number, number, number][] = [];
 let claims: [number, number][] = [];
+/** Claims on their way, per instance: when they were sent. */
+const pending = new Map<number, number>();
 const log = createLogger({ level: process.env.BENCH_LOG ?? 'silent' });
 
 const instances = a.workerIds.map((workerId, idx) => {
@@ -36,7 +38,9 @@ const instances = a.workerIds.map((workerId, idx) => {
   const claim = store.claim.bind(store);
   store.claim = async (w, limit, lease) => {
     const t0 = nowMs();
+    pending.set(idx, t0);
     const r = await claim(w, limit, lease);
+    pending.delete(idx);
     claims.push([t0, nowMs() - t0]);
     return r;
   };
@@ -54,12 +58,19 @@ const instances = a.workerIds.map((workerId, idx) => {
   const pool = new WorkerPool({
     store, registry: new JobRegistry([job]), log, workerId, concurrency: a.concurrency,
     leaseSeconds: a.leaseSeconds, pollIntervalMs: a.pollIntervalMs,
+    ...(a.maxAhead !== undefined ? { maxAhead: a.maxAhead } : {}),
   });
   return { store, pool };
 });
 
 const report = setInterval(() => {
   if (runs.length || claims.length) { toParent({ runs, claims }); runs = []; claims = []; }
+  if (process.env.BENCH_DEBUG === '2') {
+    const now = nowMs();
+    const slow = [...pending].filter(([, t]) => now - t > 2000).map(([i, t]) => `${a.workerIds[i]}:${Math.round(now - t)}ms`);
+    const inFlight = instances.map((i) => i.pool.inFlight);
+    process.stderr.write(`[${process.pid}] inFlight ${inFlight.join(',')}${slow.length ? ' slow claims ' + slow.join(' ') : ''}\n`);
+  }
 }, 250);
 
 onParentMessage(async (m) => {
