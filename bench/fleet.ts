@@ -14,6 +14,8 @@ export interface FleetOptions {
   quick: boolean;
   /** Instance counts to run (default 1,10,25,50,100; --quick: 1,10). */
   ladder?: number[];
+  /** Kill test (issue 16, item 5): SIGKILL this many OS processes after the ramp. */
+  kill?: { instances: number; procs: number; perProcess: number };
   log(s: string): void;
 }
 
@@ -42,6 +44,17 @@ export async function fleetScenario(o: FleetOptions) {
   const sessionN = Number(process.env.FLEET_SESSION_N ?? 10);
   const cluster = await startCluster();
   const results: Record<string, unknown>[] = [];
+  if (o.kill) {
+    try {
+      await admin(cluster.adminUrl, (sql) => sql.unsafe(`create role ${MONITOR_ROLE} superuser login`));
+      const tx = await startPgbouncer({ upstreamPort: cluster.port, mode: 'transaction', poolSize: SERVER_POOL });
+      try {
+        o.log(`fleet-kill: ${o.kill.instances} instances (${o.kill.perProcess} per process), SIGKILL ${o.kill.procs} processes after the ramp`);
+        results.push(await runFleet(cluster, tx, o.kill.instances, 'transaction', windowMs, rampMs, o.log, o.kill));
+      } finally { await tx.stop(); }
+    } finally { await cluster.stop(); }
+    return results;
+  }
   try {
     await admin(cluster.adminUrl, async (sql) => {
       await sql.unsafe(`create role ${MONITOR_ROLE} superuser login`);
@@ -76,7 +89,8 @@ async function admin<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>) {
   try { return await fn(sql); } finally { await sql.end({ timeout: 2 }); }
 }
 
-async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode, windowMs: number, rampMs: number, log: (s: string) => void) {
+async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode, windowMs: number, rampMs: number,
+  log: (s: string) => void, kill?: { procs: number; perProcess: number }) {
   const db = `fleet_${mode[0]}_${n}_${process.pid}`;
   await admin(cluster.adminUrl, (sql) => sql.unsafe(`create database ${db}`));
   const direct = `postgres://postgres@127.0.0.1:${cluster.port}/${db}`;
@@ -98,7 +112,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
   };
 
   // Start the instances, packed PER_PROCESS to an OS process.
-  const procs = Math.ceil(n / PER_PROCESS);
+  const procs = Math.ceil(n / (kill?.perProcess ?? PER_PROCESS));
   const ids = Array.from({ length: n }, (_, i) => `fleet-${mode[0]}${n}-${i}`);
   const children: Child[] = [];
   for (let p = 0; p < procs; p++) {
@@ -109,6 +123,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     }));
   }
   const runCount = new Map<string, number>();
+  const startsById = new Map<string, number[]>();
   const starts: { t: number; inst: string; wait: number }[] = [];
   const claimSamples: [number, number][] = [];
   children.forEach((c, p) => {
@@ -116,6 +131,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     c.onMessage((m) => {
       if (m.runs) for (const [id, idx, t, wait] of m.runs as [string, number, number, number][]) {
         runCount.set(id, (runCount.get(id) ?? 0) + 1);
+        if (kill) startsById.set(id, [...(startsById.get(id) ?? []), t]);
         starts.push({ t, inst: mine[idx], wait });
       }
       if (m.claims) for (const c2 of m.claims) claimSamples.push(c2);
@@ -149,6 +165,38 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     })();
 
     await sleep(Math.max(0, t0 + rampMs - nowMs()));
+    let killed: Record<string, unknown> = {};
+    let heldByVictims = new Set<string>();
+    if (kill) {
+      // SIGKILL whole OS processes (many logical instances each); every job their
+      // instances held must be taken over by the survivors within a lease + 5 s.
+      const victims = children.slice(0, kill.procs);
+      const victimIds = ids.filter((_, i) => i % procs < kill.procs);
+      for (const v of victims) v.proc.kill('SIGKILL');
+      const tk = nowMs();
+      await Promise.all(victims.map((v) => v.exited));
+      await sleep(300); // their last progress reports are in
+      const held = await mon`select id::text as id from public.jobs where status = 'running' and lease_owner = any(${victimIds})`;
+      heldByVictims = new Set(held.map((h) => h.id as string));
+      const limitMs = LEASE_SECONDS * 1000 + 5_000;
+      const takenAt = new Map<string, number>();
+      for (const end = tk + limitMs + 30_000; nowMs() < end && takenAt.size < heldByVictims.size;) {
+        for (const id of heldByVictims) {
+          if (takenAt.has(id)) continue;
+          const later = (startsById.get(id) ?? []).filter((t) => t > tk);
+          if (later.length) takenAt.set(id, later[0] - tk);
+        }
+        await sleep(250);
+      }
+      const delays = [...takenAt.values()].sort((x, y) => x - y);
+      killed = {
+        killedProcesses: kill.procs, killedInstances: victimIds.length, heldJobs: heldByVictims.size,
+        takenOver: takenAt.size, takeoverP50Ms: round(pct(delays, 50), 0), takeoverMaxMs: round(delays[delays.length - 1] ?? NaN, 0),
+        takeoverLimitMs: limitMs,
+      };
+      log(`  kill: ${JSON.stringify(killed)}`);
+      children.splice(0, kill.procs);
+    }
     // The measured window.
     await mon`select pg_stat_statements_reset()`;
     const lsn = async () => BigInt((await mon`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`)[0].b);
@@ -204,8 +252,10 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     const waits = inWindow.map((s) => s.wait).sort((x, y) => x - y);
     const claimMs = claimSamples.filter(([t]) => t >= w0 && t < w1).map(([, d]) => d).sort((x, y) => x - y);
     const counts = [...perInst.values()];
+    // A job whose first run died with a killed process runs again: that is recovery, not
+    // a duplicate. Any other second start is.
     let duplicates = 0;
-    for (const c of runCount.values()) if (c > 1) duplicates += c - 1;
+    for (const [id, c] of runCount) if (c > 1) duplicates += c - 1 - (heldByVictims.has(id) ? 1 : 0);
     const lost = enqueued - succeeded + Math.max(0, succeeded - runCount.size);
     return {
       instances: n,
@@ -235,6 +285,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
       backlogTarget: backlog,
       windowSec: round((w1 - w0) / 1000, 1),
       enqueued, succeeded, notSucceeded: other, retried: attempts2,
+      ...killed,
     };
   } catch (err) {
     for (const c of children) c.proc.kill('SIGKILL');

@@ -246,6 +246,12 @@ export async function runScenarios(o: Options) {
     const { fleetScenario } = await import('./fleet.ts');
     emit('fleet', await fleetScenario({ quick: o.quick, log }) as Row[]);
   }
+  if (o.only?.includes('fleet-kill')) {
+    // Issue 16 item 5: 50 instances, 5 to a process; SIGKILL 5 processes (25 instances) at once.
+    const { fleetScenario } = await import('./fleet.ts');
+    const instances = Number(process.env.FLEET_KILL_N ?? 50);
+    emit('fleet-kill', await fleetScenario({ quick: o.quick, log, kill: { instances, procs: 5, perProcess: Math.max(1, Math.floor(instances / 10)) } }) as Row[]);
+  }
   if (want('e2e')) {
     const { e2eScenario } = await import('./e2e.ts');
     emit('e2e', await e2eScenario(o, log));
