@@ -34,10 +34,10 @@ const SHORT_SHARE = 0.1;
 const MEAN_JOB_MS = (1 - SHORT_SHARE) * 10_000 + SHORT_SHARE * 50;
 const jobMs = () => (Math.random() < SHORT_SHARE ? Math.floor(Math.random() * 100) : 5_000 + Math.floor(Math.random() * 10_000));
 
-type Mode = 'transaction' | 'session';
+type Mode = 'transaction' | 'session' | 'rpc';
 
 export async function fleetScenario(o: FleetOptions) {
-  const ladder = o.ladder ?? (process.env.FLEET_N ? process.env.FLEET_N.split(',').map(Number)
+  const ladder = o.ladder ?? (process.env.FLEET_N ? process.env.FLEET_N.split(',').map(Number).filter((x) => x > 0)
     : o.quick ? [1, 10] : [1, 10, 25, 50, 100]);
   const windowMs = Number(process.env.FLEET_WINDOW_MS ?? (o.quick ? 10_000 : Math.max(30_000, 3 * MEAN_JOB_MS)));
   const rampMs = Number(process.env.FLEET_RAMP_MS ?? (o.quick ? 8_000 : 15_000));
@@ -78,6 +78,15 @@ export async function fleetScenario(o: FleetOptions) {
         results.push(r);
       } finally { await sess.stop(); }
     }
+    // RPC mode: the instances talk HTTP to one PostgREST-compatible server (in its own
+    // process, its own pool of 10 connections straight to Postgres, as Supabase's PostgREST).
+    const rpcNs = (process.env.FLEET_RPC_N ?? (o.quick ? '10' : '10,25')).split(',').map(Number).filter((x) => x > 0);
+    for (const n of rpcNs) {
+      o.log(`fleet: ${n} instances, RPC mode (one PostgREST-compatible server, polling)`);
+      const r = await runFleet(cluster, null, n, 'rpc', windowMs, rampMs, o.log);
+      o.log(`  ${JSON.stringify(r)}`);
+      results.push(r);
+    }
   } finally {
     await cluster.stop();
   }
@@ -89,13 +98,15 @@ async function admin<T>(url: string, fn: (sql: postgres.Sql) => Promise<T>) {
   try { return await fn(sql); } finally { await sql.end({ timeout: 2 }); }
 }
 
-async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode, windowMs: number, rampMs: number,
+async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode: Mode, windowMs: number, rampMs: number,
   log: (s: string) => void, kill?: { procs: number; perProcess: number }) {
   const db = `fleet_${mode[0]}_${n}_${process.pid}`;
   await admin(cluster.adminUrl, (sql) => sql.unsafe(`create database ${db}`));
   const direct = `postgres://postgres@127.0.0.1:${cluster.port}/${db}`;
-  const pooled = `postgres://postgres@127.0.0.1:${pooler.port}/${db}`;
+  const pooled = pooler ? `postgres://postgres@127.0.0.1:${pooler.port}/${db}` : direct;
   await admin(direct, async (sql) => { await migrate(sql); await sql`create extension pg_stat_statements`; });
+  const rest = mode === 'rpc' ? spawnChild('postgrest-child.ts', { databaseUrl: direct }) : null;
+  const rpc = rest ? await rest.next<{ url: string; serviceRoleKey: string }>((m) => typeof m.url === 'string', 60_000) : undefined;
   // The benchmark's own queries (producer, monitor) go direct, as another role, so that
   // pg_stat_statements and pg_stat_activity show the instances' alone.
   const mon = postgres(`postgres://${MONITOR_ROLE}@127.0.0.1:${cluster.port}/${db}`, { max: 2, onnotice: () => {} });
@@ -119,6 +130,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     const mine = ids.filter((_, i) => i % procs === p);
     children.push(spawnChild('fleet/child.ts', {
       url: pooled, workerIds: mine, concurrency: CONCURRENCY, poolSize: POOL_SIZE,
+      rpc: rpc ? { url: rpc.url, serviceRoleKey: rpc.serviceRoleKey } : undefined,
       listen: mode === 'session', pollIntervalMs: POLL_INTERVAL_MS, leaseSeconds: LEASE_SECONDS, maxAhead: MAX_AHEAD,
     }));
   }
@@ -151,7 +163,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
     const queuedNow = async () => enqueued - runCount.size;
     const connsNow = async () => (await mon`
       select count(*)::int as n from pg_stat_activity
-      where datname = ${db} and usename = 'postgres' and backend_type = 'client backend'`)[0].n as number;
+      where datname = ${db} and usename <> ${MONITOR_ROLE} and backend_type = 'client backend'`)[0].n as number;
     const topUp = (async () => {
       while (producing) {
         const q = await queuedNow();
@@ -211,12 +223,12 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
              coalesce(sum(s.calls) filter (where s.query ilike 'set application_name%'), 0)::bigint::text as sets
       from pg_stat_statements s
       join pg_database d on d.oid = s.dbid join pg_roles r on r.oid = s.userid
-      where d.datname = ${db} and r.rolname = 'postgres'`;
+      where d.datname = ${db} and r.rolname <> ${MONITOR_ROLE}`;
     // Per statement, for the report (top 8 by calls).
     const top = await mon`
       select s.calls::int, round(s.total_exec_time::numeric, 1)::float as ms, left(regexp_replace(s.query, '[[:space:]]+', ' ', 'g'), 90) as q
       from pg_stat_statements s join pg_database d on d.oid = s.dbid join pg_roles r on r.oid = s.userid
-      where d.datname = ${db} and r.rolname = 'postgres' order by s.calls desc limit 8`;
+      where d.datname = ${db} and r.rolname <> ${MONITOR_ROLE} order by s.calls desc limit 8`;
     producing = false;
     await topUp; await sampler;
 
@@ -268,7 +280,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
       dbCpuMsPerKJob: round(((cpu1 - cpu0) / jobs) * 1000, 1),
       walBytesPerJob: round(Number(wal1 - wal0) / jobs, 0),
       serverConnections: maxConns,
-      serverConnectionBudget: mode === 'transaction' ? pooler.poolSize : null,
+      serverConnectionBudget: mode === 'transaction' ? pooler!.poolSize : mode === 'rpc' ? 10 : null,
       claimP99Ms: round(pct(claimMs, 99), 1),
       queueWaitP99Ms: round(pct(waits, 99), 1),
       duplicates,
@@ -293,6 +305,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler, n: number, mode: Mode,
   } finally {
     for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
     await producer.close().catch(() => {});
+    if (rest) { rest.send({ stop: true }); await Promise.race([rest.exited, sleep(5_000)]); if (rest.proc.exitCode === null) rest.proc.kill('SIGKILL'); }
     await mon.end({ timeout: 2 }).catch(() => {});
     await admin(cluster.adminUrl, (sql) => sql.unsafe(`drop database if exists ${db} with (force)`)).catch((e) => log(`drop ${db}: ${e}`));
   }

@@ -5,6 +5,8 @@
 // (id, instance, start time, queue wait) and every claim's round trip.
 import { z } from 'zod';
 import { PostgresStore } from '../../src/db/postgres.ts';
+import type { Store } from '../../src/db/store.ts';
+import { SupabaseStore } from '../../src/db/supabase.ts';
 import { createLogger } from '../../src/log.ts';
 import { WorkerPool } from '../../src/worker/pool.ts';
 import { JobRegistry, defineJob } from '../../src/worker/registry.ts';
@@ -13,6 +15,8 @@ import { nowMs, onParentMessage, sleep, toParent } from '../lib.ts';
 interface Args {
   url: string; workerIds: string[]; concurrency: number; poolSize: number;
   listen: boolean; pollIntervalMs: number; leaseSeconds: number; maxAhead?: number;
+  /** RPC mode: the PostgREST-compatible server's address instead of a database URL. */
+  rpc?: { url: string; serviceRoleKey: string };
 }
 const a = JSON.parse(process.env.BENCH_ARGS!) as Args;
 
@@ -34,7 +38,8 @@ const log = createLogger({ level: process.env.BENCH_LOG ?? 'silent' });
 
 const instances = a.workerIds.map((workerId, idx) => {
   const opts = { url: a.url, poolSize: a.poolSize, prepare: a.listen, applicationName: workerId };
-  const store = a.listen ? new PostgresStore(opts) : new PolledStore(opts);
+  const store: Store = a.rpc ? new SupabaseStore({ url: a.rpc.url, serviceRoleKey: a.rpc.serviceRoleKey })
+    : a.listen ? new PostgresStore(opts) : new PolledStore(opts);
   const claim = store.claim.bind(store);
   store.claim = async (w, limit, lease) => {
     const t0 = nowMs();
