@@ -26,3 +26,4 @@ export {
   type BackdropContext, type BackdropSource, type CutStage, type SetComposer, type SetInput, type SetSlide, type VariantImage,
 } from './generation.ts';
 export { isMarketplaceId, MARKETPLACE_IDS, type MarketplaceId } from './marketplaces/presets.ts';
+export { cutoutInThread } from './cutout/thread.ts';

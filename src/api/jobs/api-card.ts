@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { ApiDb } from '../db.ts';
 import {
-  BadPhotoError, cutoutStage, isMarketplaceId, isTemplateId, variantsStage, type BackdropSource,
+  BadPhotoError, cutoutInThread, isMarketplaceId, isTemplateId, variantsStage, type BackdropSource,
 } from '../../cards/index.ts';
 import { defineJob } from '../../worker/registry.ts';
 import { PermanentError } from '../../worker/retry.ts';
@@ -38,7 +38,7 @@ export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource }) {
         const t0 = performance.now();
         let stage;
         try {
-          stage = await cutoutStage(input.photo, { signal });
+          stage = await cutoutInThread(input.photo, { signal });
         } catch (err) {
           if (err instanceof BadPhotoError) throw new PermanentError(`bad photo (${err.code}): ${err.message}`);
           throw err;
