@@ -142,22 +142,38 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function runStart(config: Config, log: Logger, o: { bot: boolean; worker: boolean }): Promise<number> {
-  const app = await startApp(config, log, o);
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (++signals > 1) { log.warn({ sig }, 'second signal: exiting now'); resolve(1); return; }
-      // The orderly stop is bounded step by step; this is the backstop for what is not
-      // (a database that stops answering mid-shutdown): the promise is grace + 5 s.
-      setTimeout(() => {
-        log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown still not done 4.5 s after the grace; exiting now');
-        resolve(1);
-      }, config.SHUTDOWN_GRACE_MS + 4_500).unref();
-      app.stop(sig).then(() => resolve(0), (err) => { log.error({ err: scrub(String(err?.message ?? err)) }, 'shutdown failed'); resolve(1); });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  // Signals are taken from the first moment: a SIGTERM while the app is still starting (Render
+  // stops a deploy that is slow to turn healthy) must end in the orderly stop once the app is
+  // up, not in Node's default exit that leaves leases and the embedded database behind.
+  let signals = 0;
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => { exit = resolve; });
+  let firstSignal: NodeJS.Signals | null = null;
+  let app: Awaited<ReturnType<typeof startApp>> | null = null;
+  const stopApp = (sig: NodeJS.Signals) => app!.stop(sig).then(() => exit(0),
+    (err) => { log.error({ err: scrub(String(err?.message ?? err)) }, 'shutdown failed'); exit(1); });
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) { log.warn({ sig }, 'second signal: exiting now'); exit(1); return; }
+    // The orderly stop is bounded step by step; this is the backstop for what is not
+    // (a database that stops answering mid-shutdown): the promise is grace + 5 s.
+    setTimeout(() => {
+      log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown still not done 4.5 s after the grace; exiting now');
+      exit(1);
+    }, config.SHUTDOWN_GRACE_MS + 4_500).unref();
+    if (app) void stopApp(sig);
+    else { firstSignal = sig; log.info({ sig }, 'signal while starting: stopping as soon as the start is done'); }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    app = await startApp(config, log, o);
+  } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    throw err;
+  }
+  if (firstSignal) void stopApp(firstSignal);
+  return exited;
 }
 
 async function runMigrate(config: Config, log: Logger): Promise<number> {
