@@ -2,7 +2,8 @@
 // Telegram server. N users fill in an order each, then all press Confirm at once; the
 // figure is the time from each press to that user's 900×1200 document arriving.
 import type { Options } from './scenarios.ts';
-import { TOKEN, after, fillOrder, freePort, startBotApp } from '../test/support/bot.ts';
+import { TOKEN, after, fillOrder, startBotApp } from '../test/support/bot.ts';
+import { startProxy } from '../test/support/proxy.ts';
 import { createTestDb } from '../test/support/db.ts';
 import { startFakeTelegram } from '../test/support/fake-telegram.ts';
 import { productPhoto } from '../test/support/hostile-files.ts';
@@ -12,11 +13,13 @@ const pct = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q
 async function oneRun(users: number) {
   const db = await createTestDb({ prefix: 'nc_bench_e2e' });
   const tg = await startFakeTelegram({ token: TOKEN });
-  const port = await freePort();
+  // The webhook URL must exist before the app's port does: a port-0 proxy in front of it.
+  const proxy = await startProxy();
   const app = await startBotApp(db.url, tg, {
-    TELEGRAM_THROTTLE: 'false', PORT: String(port), WEBHOOK_URL: `http://127.0.0.1:${port}`,
+    TELEGRAM_THROTTLE: 'false', PORT: '0', WEBHOOK_URL: `http://127.0.0.1:${proxy.port}`,
     TELEGRAM_WEBHOOK_SECRET: 'bench-secret', LOG_LEVEL: 'silent', JOB_CONCURRENCY: '25',
   });
+  proxy.targets.push(app.port);
   try {
     const photo = await productPhoto(1280, 960);
     const us = Array.from({ length: users }, (_, i) => tg.user(500_000 + i, { languageCode: 'en' }));
@@ -30,6 +33,7 @@ async function oneRun(users: number) {
     return { p50Ms: pct(ms, 0.5), p95Ms: pct(ms, 0.95), maxMs: ms.at(-1)! };
   } finally {
     await app.stop();
+    await proxy.close();
     await tg.close();
     await db.drop();
   }

@@ -29,10 +29,6 @@ export interface PostgrestOptions {
   jwtSecret?: string;
   /** Exposed schema (PostgREST db-schemas); default 'public'. */
   schema?: string;
-  /** Role for requests without a JWT role claim (db-anon-role); default 'anon'. */
-  anonRole?: string;
-  /** Pool size; default 10. */
-  poolMax?: number;
   /** Port on 127.0.0.1; default 0 (random). */
   port?: number;
 }
@@ -297,7 +293,7 @@ function jwtMessage(e: unknown, token: string): string {
 
 export async function startPostgrest(options: PostgrestOptions): Promise<PostgrestServer> {
   const schema = options.schema ?? 'public';
-  const anonRole = options.anonRole ?? 'anon';
+  const anonRole = 'anon'; // PostgREST's db-anon-role for requests without a role claim
   const jwtSecret = options.jwtSecret ?? randomBytes(32).toString('hex');
   const key = new TextEncoder().encode(jwtSecret);
   const searchPath = [schema, 'public', 'extensions']
@@ -306,7 +302,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     .join(', ');
 
   const sql = postgres(options.databaseUrl, {
-    max: options.poolMax ?? 10,
+    max: 10,
     prepare: false,
     // Results are text/int only. (Also: postgres.js's type fetch on connect can throw an
     // unhandled rejection when the backend is killed mid-setup.)

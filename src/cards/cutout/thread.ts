@@ -38,7 +38,7 @@ function spawn(): Slot {
     // A thread that dies fails what it held; the next call starts a new one.
     const i = slots.indexOf(slot);
     if (i >= 0) slots.splice(i, 1);
-    for (const [id, p] of pending) if ((p as Pending & { slot?: Slot }).slot === slot) { pending.delete(id); p.reject(err); }
+    for (const [id, p] of pending) if ((p as Pending & { slot?: Slot }).slot === slot) { pending.delete(id); p.reject(err as Error); }
   });
   return slot;
 }
