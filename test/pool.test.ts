@@ -144,6 +144,36 @@ describe('worker pool', () => {
     await db.sql`delete from public.jobs where status = 'queued'`;
   });
 
+  test('mixed short and long jobs: a pool holds no more than it will start soon, and the long jobs spread across pools', async () => {
+    // The fleet benchmark's starvation at small scale: the first jobs a pool finishes are
+    // short, and a claim-ahead sized from their run time made it hold every long job
+    // (concurrency + 8 × concurrency) while the pools next to it found the queue empty.
+    const short = await store.enqueue(Array.from({ length: 6 }, () => ({ kind: 'noop', payload: { ms: 0 } })));
+    const long = await store.enqueue(Array.from({ length: 48 }, () => ({ kind: 'noop', payload: { ms: 200 } })));
+    const longIds = new Set(long.map((j) => j.id));
+    const started = new Map<string, number>();
+    const mk = (name: string) => {
+      const p = newPool({ concurrency: 4, hooks: { onStart: (j) => { if (longIds.has(j.id)) started.set(name, (started.get(name) ?? 0) + 1); } } });
+      return p;
+    };
+    const [a, b, c] = [mk('a'), mk('b'), mk('c')];
+    await a.start();
+    // a has finished the short jobs and holds its slots with long ones before b and c start
+    await waitFor(async () => a.claimed >= short.length + 4 && a.inFlight === 4, 10_000, 'pool a busy with long jobs');
+    await Promise.all([b.start(), c.start()]);
+    const ids = [...short, ...long].map((j) => j.id);
+    await waitFor(async () => {
+      const [{ n }] = await db.sql`select count(*)::int as n from public.jobs where id = any(${ids}::bigint[]) and status = 'succeeded'`;
+      return n === ids.length;
+    }, 30_000, 'every job to succeed');
+    const share = Object.fromEntries(['a', 'b', 'c'].map((k) => [k, started.get(k) ?? 0]));
+    assert.ok(a.peakAhead <= 4, `pool a held ${a.peakAhead} jobs ahead at once (${JSON.stringify(share)})`);
+    assert.equal(share.a + share.b + share.c, long.length, `each long job started once: ${JSON.stringify(share)}`);
+    // Fair would be 16 each; a starts 4-6 before b and c exist.
+    for (const k of ['b', 'c']) assert.ok(share[k] >= 10, `pool ${k} started only ${share[k]} of ${long.length} long jobs: ${JSON.stringify(share)}`);
+    for (const p of [a, b, c]) await p.stop(1000);
+  });
+
   test('graceful stop: running jobs finish within the grace period, the rest go back without spending an attempt', async () => {
     const pool = newPool({ concurrency: 4 });
     await pool.start();
