@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
+import { loadConfig } from '../src/config.ts';
+import { openStore } from '../src/db/open.ts';
 import { PostgresStore } from '../src/db/postgres.ts';
 import type { Job } from '../src/db/store.ts';
 import { createLogger } from '../src/log.ts';
@@ -217,5 +219,38 @@ describe('worker pool', () => {
     console.log(`# wake-up latency enqueue→start (direct mode, in-process): p50 ${p(0.5)} ms, p95 ${p(0.95)} ms, max ${p(1)} ms`);
     assert.ok(lat.at(-1)! < 5_000);
     await pool.stop(1000);
+  });
+
+  test('behind a transaction pooler (DATABASE_PREPARE=false, or DATABASE_LISTEN=false): no LISTEN, the pool polls', async () => {
+    const listening = async (app: string) => (await db.sql`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and application_name = ${app} and query ilike 'listen %'`)[0].n as number;
+    const cases = [
+      { env: {}, listen: true },
+      { env: { DATABASE_PREPARE: 'false' }, listen: false },
+      { env: { DATABASE_LISTEN: 'false' }, listen: false },
+      { env: { DATABASE_PREPARE: 'false', DATABASE_LISTEN: 'true' }, listen: true },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: `pooler-${i}`, ...c.env });
+      const opened = await openStore(config, log);
+      const pool = new WorkerPool({
+        store: opened.store, log, registry: new JobRegistry([noopJob]), workerId: `pooler-${i}`,
+        concurrency: 2, leaseSeconds: 30, pollIntervalMs: 300,
+      });
+      try {
+        await pool.start();
+        const app = `neurocards pooler-${i}`;
+        // With LISTEN its connection shows in pg_stat_activity (the control for the "none" case).
+        if (c.listen) await waitFor(async () => (await listening(app)) === 1, 5_000, `LISTEN for ${JSON.stringify(c.env)}`);
+        else assert.equal(await listening(app), 0, `no LISTEN for ${JSON.stringify(c.env)}`);
+        assert.equal((pool as unknown as { push: boolean }).push, c.listen);
+        const [j] = await store.enqueue([{ kind: 'noop' }]);
+        await settled(j.id); // woken by NOTIFY or found by the poll (300 ms)
+      } finally {
+        await pool.stop(1000);
+        await opened.close();
+      }
+    }
   });
 });
