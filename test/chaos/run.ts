@@ -51,7 +51,8 @@ const ORDERS = Number(args.orders ?? (args.short ? 120 : 2500)); // two jobs per
 const CHAOS_S = Number(args.seconds ?? (args.short ? 15 : 60));
 const PROCS = Number(args.procs);
 const LEASE_S = 5;
-const DRAIN_TIMEOUT_S = args.short ? 90 : 240;
+// RPC mode drains slower (every call is an HTTP round trip through one Node process).
+const DRAIN_TIMEOUT_S = (args.short ? 90 : 240) * (args.rpc ? 2 : 1);
 const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const silent = createLogger({ level: 'silent' });
 
