@@ -221,20 +221,23 @@ export class WorkerPool {
   }
 
   /**
-   * Jobs finished per ms over the last ~0.5-1 s: two back-to-back windows of at least
-   * RATE_WINDOW_MS, rolled when read. The span is floored at a few claim round trips so a
-   * handful of quick finishes right after a start cannot read as a high rate.
+   * Jobs finished per ms recently: two back-to-back windows, each at least four claim round
+   * trips (and RATE_WINDOW_MS) long, rolled when read. Short enough to follow a drain that
+   * speeds up within tens of ms; long enough that what it predicts for one round trip is at
+   * most a quarter of what actually finished in the window, so a handful of quick finishes
+   * cannot make a pool hold many long jobs.
    */
   private finishRate(now: number): number {
+    const window = Math.max(RATE_WINDOW_MS, 4 * this.claimMs);
     const age = now - this.rateAt;
-    if (age >= RATE_WINDOW_MS) {
+    if (age >= window) {
       this.prevFinished = this.finished - this.rateBase;
       this.prevSpan = age;
       this.rateAt = now;
       this.rateBase = this.finished;
     }
     const span = this.prevSpan + (now - this.rateAt);
-    return (this.prevFinished + this.finished - this.rateBase) / Math.max(span, 4 * this.claimMs, 10);
+    return (this.prevFinished + this.finished - this.rateBase) / Math.max(span, window);
   }
 
   /**
@@ -425,7 +428,7 @@ export class WorkerPool {
   }
 }
 
-/** Each half of the completion-rate window (ms): "finished in the last second". */
-const RATE_WINDOW_MS = 500;
+/** Shortest half of the completion-rate window (ms). */
+const RATE_WINDOW_MS = 25;
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, Math.max(0, ms)));
