@@ -7,8 +7,8 @@
 // (25 slots / 2 ms = 12,500 jobs/s, whatever the handlers cost). So while the last claim
 // came back full, the pool also claims the jobs it will start during one claim's round
 // trip and holds them, leased and heartbeated, until a slot frees. That count is
-// measured, not predicted: jobs finished in the last ~second × the claim round trip
-// (Little's law on what actually happened, at most maxAhead). A prediction from job run
+// measured, not predicted: the rate jobs finished at over the last few claim round trips
+// × the claim round trip (Little's law on what actually happened, at most maxAhead). A prediction from job run
 // times went wrong in a fleet: a few short jobs finishing first made an instance hold
 // ~1,800 ten-second jobs while its neighbours idled. Measured, an instance never holds
 // more than it will start before a neighbour's claim could have taken them; for jobs
@@ -51,8 +51,7 @@ export interface PoolOptions {
   /**
    * Most jobs claimed ahead of free slots (default: 8 × concurrency; 0 = never). Only
    * sub-millisecond jobs reach it (the measured completion rate asks for less for anything
-   * longer). For
-   * those a claim costs ~0.5 ms plus ~25 µs a row, so bigger claims amortise the fixed
+   * longer). For those a claim costs ~0.5 ms plus ~25 µs a row, so bigger claims amortise the fixed
    * part (drain of no-op jobs, concurrency 25, medians of 5-6 runs: 1 × ~24,000 jobs/s,
    * 4 × ~28,000-30,000, 8 × ~35,000, 16 × ~37,000).
    */
