@@ -5,10 +5,11 @@
 //
 // Claiming ahead: with a backlog of short jobs, a claim's round trip is the ceiling
 // (25 slots / 2 ms = 12,500 jobs/s, whatever the handlers cost). So while the last claim
-// came back full, the pool also claims the jobs it will start during one claim's round
-// trip and holds them, leased and heartbeated, until a slot frees. That count is
+// came back full, the pool also claims the jobs it will start during the next claim round
+// trips and holds them, leased and heartbeated, until a slot frees. That count is
 // measured, not predicted: the rate jobs finished at over the last few claim round trips
-// × the claim round trip (Little's law on what actually happened, at most maxAhead). A prediction from job run
+// × AHEAD_ROUND_TRIPS claim round trips (Little's law on what actually happened, at most
+// maxAhead). A prediction from job run
 // times went wrong in a fleet: a few short jobs finishing first made an instance hold
 // ~1,800 ten-second jobs while its neighbours idled. Measured, an instance never holds
 // more than it will start before a neighbour's claim could have taken them; for jobs
@@ -222,8 +223,8 @@ export class WorkerPool {
   /**
    * Jobs finished per ms recently: two back-to-back windows, each at least four claim round
    * trips (and RATE_WINDOW_MS) long, rolled when read. Short enough to follow a drain that
-   * speeds up within tens of ms; long enough that what it predicts for one round trip is at
-   * most a quarter of what actually finished in the window, so a handful of quick finishes
+   * speeds up within tens of ms; long enough that what it predicts for two round trips is
+   * at most half of what actually finished in the window, so a handful of quick finishes
    * cannot make a pool hold many long jobs.
    */
   private finishRate(now: number): number {
@@ -241,15 +242,15 @@ export class WorkerPool {
 
   /**
    * How many jobs to ask for: the free slots, plus, while the last claim came back full,
-   * what this pool will start during one claim's round trip (measured finishes × round
-   * trip, at most maxAhead). Minus what is held already.
+   * what this pool will start during the next AHEAD_ROUND_TRIPS claim round trips
+   * (measured finishes × round trip, at most maxAhead). Minus what is held already.
    */
   private get wanted(): number {
     const c = this.o.concurrency;
     const free = c - this.running.size;
     const max = this.o.maxAhead ?? 8 * c;
     let want = free;
-    if (this.backlog && max > 0) want += Math.min(max, Math.floor(this.finishRate(performance.now()) * this.claimMs));
+    if (this.backlog && max > 0) want += Math.min(max, Math.floor(this.finishRate(performance.now()) * this.claimMs * AHEAD_ROUND_TRIPS));
     return want - this.ahead.length;
   }
 
@@ -429,5 +430,13 @@ export class WorkerPool {
 
 /** Shortest half of the completion-rate window (ms). */
 const RATE_WINDOW_MS = 25;
+/**
+ * Round trips' worth of work held ahead. A claim leaves when the held work runs low and
+ * lands a round trip later; with one round trip's worth a no-op drain waited on most claims
+ * (neurocards-only drains, alternating, same box: old sizing median 20,000 jobs/s, one round
+ * trip 15,100, two 19,200). Two keep that and still hold nothing for jobs much longer than a
+ * claim (10 s jobs at 20/s and a 5 ms claim: 0.2 jobs).
+ */
+const AHEAD_ROUND_TRIPS = 2;
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, Math.max(0, ms)));
