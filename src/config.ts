@@ -7,9 +7,11 @@ import { z } from 'zod';
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
-const bool = (def: boolean) =>
-  z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).default(def ? 'true' : 'false')
-    .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const BOOL = ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'] as const;
+const isTrue = (v: string) => ['true', '1', 'yes', 'on'].includes(v);
+const bool = (def: boolean) => z.enum(BOOL).default(def ? 'true' : 'false').transform(isTrue);
+/** A switch whose default depends on another variable. */
+const maybeBool = () => z.enum(BOOL).transform(isTrue).optional();
 
 const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
 
@@ -22,6 +24,8 @@ const schema = z.object({
 
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATABASE_PREPARE: bool(true),
+  // Unset: follows DATABASE_PREPARE (false = a transaction pooler, where LISTEN reaches nobody).
+  DATABASE_LISTEN: maybeBool(),
   DB_POOL_SIZE: int(5, 1, 100),
   SUPABASE_URL: optionalUrl,
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
@@ -84,7 +88,7 @@ export interface Config extends RawConfig {
   instanceId: string;
   /** Which store backs this process, and why (printed at start). */
   database:
-    | { mode: 'direct'; url: string; prepare: boolean; why: string }
+    | { mode: 'direct'; url: string; prepare: boolean; listen: boolean; why: string }
     | { mode: 'rpc'; url: string; serviceRoleKey: string; why: string }
     | { mode: 'embedded'; dir: string | undefined; port: number; why: string };
   /** Public URL for the Telegram webhook, or null for long polling. */
@@ -122,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0 || !c) throw new ConfigError(problems);
 
   const database: Config['database'] = c.DATABASE_URL
-    ? { mode: 'direct', url: c.DATABASE_URL, prepare: c.DATABASE_PREPARE,
+    ? { mode: 'direct', url: c.DATABASE_URL, prepare: c.DATABASE_PREPARE, listen: c.DATABASE_LISTEN ?? c.DATABASE_PREPARE,
         why: c.SUPABASE_URL ? 'DATABASE_URL is set (preferred over SUPABASE_URL: LISTEN/NOTIFY wake-ups)' : 'DATABASE_URL is set' }
     : c.SUPABASE_URL
       ? { mode: 'rpc', url: c.SUPABASE_URL, serviceRoleKey: c.SUPABASE_SERVICE_ROLE_KEY!, why: 'SUPABASE_URL is set and DATABASE_URL is not' }

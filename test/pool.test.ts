@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
+import { loadConfig } from '../src/config.ts';
+import { openStore } from '../src/db/open.ts';
 import { PostgresStore } from '../src/db/postgres.ts';
 import type { Job } from '../src/db/store.ts';
 import { createLogger } from '../src/log.ts';
@@ -144,6 +146,36 @@ describe('worker pool', () => {
     await db.sql`delete from public.jobs where status = 'queued'`;
   });
 
+  test('mixed short and long jobs: a pool holds no more than it will start soon, and the long jobs spread across pools', async () => {
+    // The fleet benchmark's starvation at small scale: the first jobs a pool finishes are
+    // short, and a claim-ahead sized from their run time made it hold every long job
+    // (concurrency + 8 × concurrency) while the pools next to it found the queue empty.
+    const short = await store.enqueue(Array.from({ length: 6 }, () => ({ kind: 'noop', payload: { ms: 0 } })));
+    const long = await store.enqueue(Array.from({ length: 48 }, () => ({ kind: 'noop', payload: { ms: 200 } })));
+    const longIds = new Set(long.map((j) => j.id));
+    const started = new Map<string, number>();
+    const mk = (name: string) => {
+      const p = newPool({ concurrency: 4, hooks: { onStart: (j) => { if (longIds.has(j.id)) started.set(name, (started.get(name) ?? 0) + 1); } } });
+      return p;
+    };
+    const [a, b, c] = [mk('a'), mk('b'), mk('c')];
+    await a.start();
+    // a has finished the short jobs and holds its slots with long ones before b and c start
+    await waitFor(async () => a.claimed >= short.length + 4 && a.inFlight === 4, 10_000, 'pool a busy with long jobs');
+    await Promise.all([b.start(), c.start()]);
+    const ids = [...short, ...long].map((j) => j.id);
+    await waitFor(async () => {
+      const [{ n }] = await db.sql`select count(*)::int as n from public.jobs where id = any(${ids}::bigint[]) and status = 'succeeded'`;
+      return n === ids.length;
+    }, 30_000, 'every job to succeed');
+    const share = Object.fromEntries(['a', 'b', 'c'].map((k) => [k, started.get(k) ?? 0]));
+    assert.ok(a.peakAhead <= 4, `pool a held ${a.peakAhead} jobs ahead at once (${JSON.stringify(share)})`);
+    assert.equal(share.a + share.b + share.c, long.length, `each long job started once: ${JSON.stringify(share)}`);
+    // Fair would be 16 each; a starts 4-6 before b and c exist.
+    for (const k of ['b', 'c']) assert.ok(share[k] >= 10, `pool ${k} started only ${share[k]} of ${long.length} long jobs: ${JSON.stringify(share)}`);
+    for (const p of [a, b, c]) await p.stop(1000);
+  });
+
   test('graceful stop: running jobs finish within the grace period, the rest go back without spending an attempt', async () => {
     const pool = newPool({ concurrency: 4 });
     await pool.start();
@@ -187,5 +219,38 @@ describe('worker pool', () => {
     console.log(`# wake-up latency enqueue→start (direct mode, in-process): p50 ${p(0.5)} ms, p95 ${p(0.95)} ms, max ${p(1)} ms`);
     assert.ok(lat.at(-1)! < 5_000);
     await pool.stop(1000);
+  });
+
+  test('behind a transaction pooler (DATABASE_PREPARE=false, or DATABASE_LISTEN=false): no LISTEN, the pool polls', async () => {
+    const listening = async (app: string) => (await db.sql`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and application_name = ${app} and query ilike 'listen %'`)[0].n as number;
+    const cases = [
+      { env: {}, listen: true },
+      { env: { DATABASE_PREPARE: 'false' }, listen: false },
+      { env: { DATABASE_LISTEN: 'false' }, listen: false },
+      { env: { DATABASE_PREPARE: 'false', DATABASE_LISTEN: 'true' }, listen: true },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', INSTANCE_ID: `pooler-${i}`, ...c.env });
+      const opened = await openStore(config, log);
+      const pool = new WorkerPool({
+        store: opened.store, log, registry: new JobRegistry([noopJob]), workerId: `pooler-${i}`,
+        concurrency: 2, leaseSeconds: 30, pollIntervalMs: 300,
+      });
+      try {
+        await pool.start();
+        const app = `neurocards pooler-${i}`;
+        // With LISTEN its connection shows in pg_stat_activity (the control for the "none" case).
+        if (c.listen) await waitFor(async () => (await listening(app)) === 1, 5_000, `LISTEN for ${JSON.stringify(c.env)}`);
+        else assert.equal(await listening(app), 0, `no LISTEN for ${JSON.stringify(c.env)}`);
+        assert.equal((pool as unknown as { push: boolean }).push, c.listen);
+        const [j] = await store.enqueue([{ kind: 'noop' }]);
+        await settled(j.id); // woken by NOTIFY or found by the poll (300 ms)
+      } finally {
+        await pool.stop(1000);
+        await opened.close();
+      }
+    }
   });
 });

@@ -20,16 +20,6 @@ interface Args {
 }
 const a = JSON.parse(process.env.BENCH_ARGS!) as Args;
 
-/**
- * Behind a transaction pooler LISTEN cannot work (the server connection that ran LISTEN
- * goes back to the pool after the statement), so the instance polls: the pool falls back
- * to polling when onWake() says there is no push. The app itself has no switch for this
- * yet (see BENCHMARKS.md, fleet): this subclass is that switch.
- */
-class PolledStore extends PostgresStore {
-  override async onWake(): Promise<boolean> { return false; }
-}
-
 let runs: [string, number, number, number][] = [];
 let claims: [number, number][] = [];
 /** Claims on their way, per instance: when they were sent. */
@@ -37,9 +27,11 @@ const pending = new Map<number, number>();
 const log = createLogger({ level: process.env.BENCH_LOG ?? 'silent' });
 
 const instances = a.workerIds.map((workerId, idx) => {
-  const opts = { url: a.url, poolSize: a.poolSize, prepare: a.listen, applicationName: workerId };
+  // Behind the transaction pooler: what the app does with DATABASE_PREPARE=false (no
+  // prepared statements, no LISTEN: the pool polls).
+  const opts = { url: a.url, poolSize: a.poolSize, prepare: a.listen, listen: a.listen, applicationName: workerId };
   const store: Store = a.rpc ? new SupabaseStore({ url: a.rpc.url, serviceRoleKey: a.rpc.serviceRoleKey })
-    : a.listen ? new PostgresStore(opts) : new PolledStore(opts);
+    : new PostgresStore(opts);
   const claim = store.claim.bind(store);
   store.claim = async (w, limit, lease) => {
     const t0 = nowMs();

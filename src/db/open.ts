@@ -75,6 +75,7 @@ export async function openStore(config: Config, log: Logger, o: { migrate?: bool
       url,
       poolSize: config.DB_POOL_SIZE,
       prepare: db.mode === 'direct' ? db.prepare : true,
+      listen: db.mode === 'direct' ? db.listen : true,
       applicationName: `neurocards ${config.instanceId}`,
     });
     opened = directDatabase(pg, closeWith(pg));

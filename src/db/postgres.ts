@@ -26,6 +26,12 @@ export interface PostgresStoreOptions {
   poolSize: number;
   /** Off for transaction poolers (pgbouncer/Supavisor :6543), which break prepared statements. */
   prepare: boolean;
+  /**
+   * LISTEN for wake-ups (default true). Off behind a transaction pooler: the server
+   * connection that ran LISTEN goes back to the pooler's pool after the statement, so
+   * notifications would reach nobody; the worker pool then polls.
+   */
+  listen?: boolean;
   applicationName?: string;
   onError?: (err: unknown) => void;
 }
@@ -103,6 +109,7 @@ export class PostgresStore extends QueueStore {
   }
 
   async onWake(listener: () => void): Promise<boolean> {
+    if (this.opts.listen === false) return false;
     // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after a reconnect.
     const sub = await this.sql.listen(WAKE_CHANNEL, () => listener(), () => listener());
     const prev = this.unlisten;

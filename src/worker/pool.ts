@@ -5,11 +5,15 @@
 //
 // Claiming ahead: with a backlog of short jobs, a claim's round trip is the ceiling
 // (25 slots / 2 ms = 12,500 jobs/s, whatever the handlers cost). So while the last claim
-// came back full, the pool also claims the jobs it expects to finish during one claim's
-// round trip (Little's law: concurrency × claim time / job time, at most 8 × concurrency)
-// and holds them, leased and heartbeated, until a slot frees. For jobs that take longer
-// than a claim (a card render) that is zero: an idle instance next door is never kept
-// waiting for jobs this one holds. Held jobs are handed back unspent at shutdown.
+// came back full, the pool also claims the jobs it will start during the next claim round
+// trips and holds them, leased and heartbeated, until a slot frees. That count is
+// measured, not predicted: the rate jobs finished at over the last few claim round trips
+// × AHEAD_ROUND_TRIPS claim round trips (Little's law on what actually happened, at most
+// maxAhead). A prediction from job run
+// times went wrong in a fleet: a few short jobs finishing first made an instance hold
+// ~1,800 ten-second jobs while its neighbours idled. Measured, an instance never holds
+// more than it will start before a neighbour's claim could have taken them; for jobs
+// longer than a claim that is zero. Held jobs are handed back unspent at shutdown.
 import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { z } from 'zod';
@@ -47,8 +51,8 @@ export interface PoolOptions {
   pollIntervalMs: number;
   /**
    * Most jobs claimed ahead of free slots (default: 8 × concurrency; 0 = never). Only
-   * sub-millisecond jobs reach it (Little's law asks for less for anything longer). For
-   * those a claim costs ~0.5 ms plus ~25 µs a row, so bigger claims amortise the fixed
+   * sub-millisecond jobs reach it (the measured completion rate asks for less for anything
+   * longer). For those a claim costs ~0.5 ms plus ~25 µs a row, so bigger claims amortise the fixed
    * part (drain of no-op jobs, concurrency 25, medians of 5-6 runs: 1 × ~24,000 jobs/s,
    * 4 × ~28,000-30,000, 8 × ~35,000, 16 × ~37,000).
    */
@@ -119,9 +123,15 @@ export class WorkerPool {
   private readonly running = new Map<string, Running>();
   /** Claimed ahead, waiting for a slot (see the top of the file). */
   private readonly ahead: Array<{ job: ClaimedJob; claimedAt: number }> = [];
-  /** Moving averages (ms) of a claim's round trip and of a handler's run. */
+  /** Moving average (ms) of a claim's round trip. */
   private claimMs = 0;
-  private runMs = -1;
+  /** Jobs finished so far, and the completion-rate window: its start (ms), the count at
+   *  its start, and the previous window's count and span (see finishRate). */
+  private finished = 0;
+  private rateAt = performance.now();
+  private rateBase = 0;
+  private prevFinished = 0;
+  private prevSpan = 0;
   private backlog = false;
   private readonly settling = new Map<string, { job: ClaimedJob; claimedAt: number; startedAt: number; error?: string }>();
   private readonly limit: ReturnType<typeof pLimit>;
@@ -138,6 +148,8 @@ export class WorkerPool {
   lastClaimError: string | null = null;
   /** Highest number of handlers ever in flight at once (checked by tests). */
   peakInFlight = 0;
+  /** Most jobs ever held claimed ahead, not yet started (checked by tests). */
+  peakAhead = 0;
   claimed = 0;
 
   constructor(private readonly o: PoolOptions) {
@@ -209,19 +221,36 @@ export class WorkerPool {
   }
 
   /**
-   * How many jobs to ask for: the free slots, or with a backlog of short jobs, what the
-   * pool will get through during one claim's round trip (Little's law), up to
-   * concurrency + maxAhead. Minus what is held already.
+   * Jobs finished per ms recently: two back-to-back windows, each at least four claim round
+   * trips (and RATE_WINDOW_MS) long, rolled when read. Short enough to follow a drain that
+   * speeds up within tens of ms; long enough that what it predicts for two round trips is
+   * at most half of what actually finished in the window, so a handful of quick finishes
+   * cannot make a pool hold many long jobs.
+   */
+  private finishRate(now: number): number {
+    const window = Math.max(RATE_WINDOW_MS, 4 * this.claimMs);
+    const age = now - this.rateAt;
+    if (age >= window) {
+      this.prevFinished = this.finished - this.rateBase;
+      this.prevSpan = age;
+      this.rateAt = now;
+      this.rateBase = this.finished;
+    }
+    const span = this.prevSpan + (now - this.rateAt);
+    return (this.prevFinished + this.finished - this.rateBase) / Math.max(span, window);
+  }
+
+  /**
+   * How many jobs to ask for: the free slots, plus, while the last claim came back full,
+   * what this pool will start during the next AHEAD_ROUND_TRIPS claim round trips
+   * (measured finishes × round trip, at most maxAhead). Minus what is held already.
    */
   private get wanted(): number {
     const c = this.o.concurrency;
     const free = c - this.running.size;
     const max = this.o.maxAhead ?? 8 * c;
     let want = free;
-    if (this.backlog && max > 0 && this.runMs >= 0) {
-      const flow = Math.floor((c * this.claimMs) / Math.max(this.runMs, 0.01));
-      want = Math.max(free, Math.min(flow, c + max));
-    }
+    if (this.backlog && max > 0) want += Math.min(max, Math.floor(this.finishRate(performance.now()) * this.claimMs * AHEAD_ROUND_TRIPS));
     return want - this.ahead.length;
   }
 
@@ -259,6 +288,7 @@ export class WorkerPool {
         const now = Date.now();
         for (const job of jobs) this.ahead.push({ job, claimedAt: now });
         this.fill();
+        if (this.ahead.length > this.peakAhead) this.peakAhead = this.ahead.length;
         if (jobs.length < want) {
           // Queue drained (for now): wait for a wake-up, a free slot, or the poll timer.
           this.pollDelay = jobs.length > 0 ? this.minPoll : Math.min(this.o.pollIntervalMs, this.pollDelay * 2);
@@ -290,8 +320,7 @@ export class WorkerPool {
       clearTimeout(r.timer);
       r.interrupt = undefined;
       this.running.delete(r.job.id);
-      const ms = Date.now() - r.startedAt;
-      this.runMs = this.runMs < 0 ? ms : this.runMs * 0.9 + ms * 0.1;
+      this.finished++;
       this.fill(); // a slot is free
       this.kick();
     }
@@ -398,5 +427,16 @@ export class WorkerPool {
     return result;
   }
 }
+
+/** Shortest half of the completion-rate window (ms). */
+const RATE_WINDOW_MS = 25;
+/**
+ * Round trips' worth of work held ahead. A claim leaves when the held work runs low and
+ * lands a round trip later; with one round trip's worth a no-op drain waited on most claims
+ * (neurocards-only drains, alternating, same box: old sizing median 20,000 jobs/s, one round
+ * trip 15,100, two 19,200). Two keep that and still hold nothing for jobs much longer than a
+ * claim (10 s jobs at 20/s and a 5 ms claim: 0.2 jobs).
+ */
+const AHEAD_ROUND_TRIPS = 2;
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, Math.max(0, ms)));

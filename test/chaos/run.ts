@@ -8,6 +8,15 @@
 //
 // Postgres here is a private embedded instance on its own port, so restarting it does
 // not disturb anything else on the machine.
+//
+// `--rpc` (or CHAOS_RPC=1): the app processes run in RPC mode (no database connection;
+// every queue and order call over HTTP) through the PostgREST-compatible server
+// (test/support/postgrest.ts), which also throws away `--lose` percent (default 1) of its
+// answers after the call's transaction committed (the caller sees a reset connection)
+// and is itself restarted once. A lost claim answer leaves jobs leased to a worker that
+// never saw them: they wait out the lease and run once, elsewhere or later. A lost
+// complete answer leaves the job succeeded; the retried complete finds it no longer
+// leased and the pool logs "outcome not recorded". Neither runs a job twice.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +29,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { postgresOrderStore } from '../support/stores.ts';
 import { createLogger } from '../../src/log.ts';
 import { startFakeTelegram } from '../support/fake-telegram.ts';
+import { startPostgrest, type PostgrestServer } from '../support/postgrest.ts';
 import { spawnCli, type Proc } from '../support/procs.ts';
 import { startOnFreePort } from '../support/wait.ts';
 
@@ -30,13 +40,19 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     procs: { type: 'string', default: '3' },
     verbose: { type: 'boolean', default: false },
+    rpc: { type: 'boolean', default: process.env.CHAOS_RPC === '1' },
+    lose: { type: 'string', default: '1' },
   },
 });
+const RPC = args.rpc;
+const LOSE = RPC ? Number(args.lose) / 100 : 0;
+if (!(LOSE >= 0 && LOSE < 1)) throw new Error(`--lose must be a percentage from 0 to under 100, got "${args.lose}"`);
 const ORDERS = Number(args.orders ?? (args.short ? 120 : 2500)); // two jobs per order: render + deliver
 const CHAOS_S = Number(args.seconds ?? (args.short ? 15 : 60));
 const PROCS = Number(args.procs);
 const LEASE_S = 5;
-const DRAIN_TIMEOUT_S = args.short ? 90 : 240;
+// RPC mode drains slower (every call is an HTTP round trip through one Node process).
+const DRAIN_TIMEOUT_S = (args.short ? 90 : 240) * (args.rpc ? 2 : 1);
 const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const silent = createLogger({ level: 'silent' });
 
@@ -60,6 +76,28 @@ let pg: EmbeddedDb = await startOnFreePort((port) => startEmbedded({ dir: join(d
 const sql = postgres(pg.url, { max: 4, onnotice: () => {}, connect_timeout: 5 });
 await migrate(sql);
 const orders = postgresOrderStore(sql);
+
+// RPC mode: the app's only road to the database, on a fixed port so it can restart there.
+let rest: PostgrestServer | null = null;
+let restPort = 0;
+// Jobs whose claim or complete answer was thrown away, to check afterwards what that cost.
+const lostClaims: { id: string; attempts: number; at: number }[] = [];
+const lostCompletes: { id: string; at: number }[] = [];
+const startRest = (port: number) => startPostgrest({
+  databaseUrl: pg.url, port, jwtSecret: rest?.jwtSecret,
+  loseResponse: (fn, body) => {
+    if (Math.random() >= LOSE) return false;
+    const at = Date.now();
+    if (fn === 'claim') for (const j of JSON.parse(body ?? '[]') as { id: string | number; attempts: number }[]) lostClaims.push({ id: String(j.id), attempts: j.attempts, at });
+    if (fn === 'complete') for (const id of JSON.parse(body ?? '[]') as (string | number)[]) lostCompletes.push({ id: String(id), at });
+    return true;
+  },
+});
+const lostResponses: Record<string, number> = {};
+const countLost = (r: PostgrestServer) => { for (const [k, n] of Object.entries(r.lostResponses)) lostResponses[k] = (lostResponses[k] ?? 0) + n; };
+if (RPC) {
+  rest = await startOnFreePort((port) => startRest(restPort = port), (err) => (err as NodeJS.ErrnoException).code === 'EADDRINUSE');
+}
 
 const token = '7000001:CHAOS-chaos-chaos-chaos-chaos-0001';
 const tg = await startFakeTelegram({ token, requireStart: false });
@@ -96,7 +134,8 @@ say(`${ORDERS} orders queued in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
 // --- the app processes ----------------------------------------------------------------
 const baseEnv = {
-  DATABASE_URL: pg.url, PORT: '0', LOG_LEVEL: args.verbose ? 'info' : 'warn',
+  ...(RPC ? { DATABASE_URL: '', SUPABASE_URL: rest!.url, SUPABASE_SERVICE_ROLE_KEY: rest!.serviceRoleKey } : { DATABASE_URL: pg.url }),
+  PORT: '0', LOG_LEVEL: args.verbose ? 'info' : 'warn',
   TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_THROTTLE: 'false', WEBHOOK_URL: '', RENDER_EXTERNAL_URL: '',
   JOB_CONCURRENCY: '8', LEASE_SECONDS: String(LEASE_S), POLL_INTERVAL_MS: '500', SHUTDOWN_GRACE_MS: '3000',
   MALLOC_ARENA_MAX: '2', DB_POOL_SIZE: '4',
@@ -104,9 +143,18 @@ const baseEnv = {
 const procs: { proc: Proc; id: string }[] = [];
 const appLog: string[] = []; // warnings and errors of every app process, for the failure report
 let generation = 0;
+let finished = false;
+const unplannedExits: string[] = [];
 const spawnApp = (slot: number) => {
   const id = `p${slot}-g${++generation}`;
   const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id });
+  // An instance that exits by itself (e.g. its start-up call lost) is restarted, as Render does.
+  void proc.exited.then(({ code }) => {
+    if (finished || procs[slot]?.proc !== proc || kills.some((k) => k.id === id)) return;
+    unplannedExits.push(`${id}:${code}`);
+    say(`${id} exited by itself (code ${code}); restarting it`);
+    setTimeout(() => { if (!finished && procs[slot]?.proc === proc) spawnApp(slot); }, 1000);
+  });
   proc.child.stdout!.on('data', (d: Buffer) => {
     if (args.verbose) process.stderr.write(`[${id}] ${d}`);
     for (const line of String(d).split('\n')) if (line) appLog.push(`[${id}] ${line}`);
@@ -122,7 +170,8 @@ const pending: Promise<void>[] = [];
 let pgRestarts = 0;
 const chaosStart = Date.now();
 const chaosEnd = chaosStart + CHAOS_S * 1000;
-let burstDone = false, restartDone = false;
+let burstDone = false, restartDone = false, restRestartDone = !RPC;
+let restRestarts = 0;
 const events: { what: string; at: number }[] = [];
 while (Date.now() < chaosEnd) {
   await sleep(2000 + Math.random() * 3000);
@@ -144,6 +193,19 @@ while (Date.now() < chaosEnd) {
     pgRestarts++;
     events.push({ what: 'pg-back', at: Date.now() });
     say('Postgres: back');
+    continue;
+  }
+  if (!restRestartDone && elapsed > CHAOS_S * 0.75) {
+    restRestartDone = true;
+    say('PostgREST: restart');
+    events.push({ what: 'rest-stop', at: Date.now() });
+    countLost(rest!);
+    await rest!.close();
+    await sleep(1500);
+    rest = await startRest(restPort);
+    restRestarts++;
+    events.push({ what: 'rest-back', at: Date.now() });
+    say('PostgREST: back');
     continue;
   }
   const slot = Math.floor(Math.random() * PROCS);
@@ -239,6 +301,30 @@ for (const [key, n] of sends) {
     for (const l of appLog) if (l.includes(`"orderId":${orderId}`) || l.includes(`"${jobId}"`) || l.includes('lease')) say(`  ${l.slice(0, 400)}`);
   }
 }
+if (rest) countLost(rest);
+// What the lost answers cost: jobs that needed more than one attempt, and the pools'
+// own account of outcomes they could not record (a complete whose answer was lost).
+const [attempts] = await sql`select count(*) filter (where attempts > 1)::int as retried,
+                                    count(*) filter (where attempts > 1 and status = 'succeeded')::int as retried_ok
+                             from public.jobs where kind in ('render-card', 'deliver-card')`;
+const appWarnings = (re: RegExp) => appLog.filter((l) => re.test(l)).length;
+// A lost claim answer: the job waits out its lease, then runs (its lost attempt never ran:
+// no delivery row carries that attempt). A lost complete answer: nobody claims the job again.
+const jobRows = new Map((await sql`select j.id::text, j.status::text, j.attempts, j.started_at, o.id::text as delivers
+    from public.jobs j left join public.orders o on o.deliver_job_id = j.id
+    where j.id = any(${[...lostClaims, ...lostCompletes].map((l) => l.id)}::bigint[])`).map((r) => [r.id as string, r]));
+const ranInLostAttempt = lostClaims.length === 0 ? 0 : (await sql`select count(*)::int as n from public.order_deliveries d
+    join public.orders o on o.id = d.order_id
+    join unnest(${lostClaims.map((l) => l.id)}::bigint[], ${lostClaims.map((l) => l.attempts)}::int[]) as l(id, attempt)
+      on l.id = o.deliver_job_id and l.attempt = d.attempt`)[0].n as number;
+const claimWaits = lostClaims.map((l) => +jobRows.get(l.id)!.started_at - l.at).sort((a, b) => a - b);
+const lostAnswers = {
+  claim: { jobs: lostClaims.length, deliveryJobs: lostClaims.filter((l) => jobRows.get(l.id)!.delivers).length,
+    succeeded: lostClaims.filter((l) => jobRows.get(l.id)!.status === 'succeeded').length,
+    ranInLostAttempt, nextStartAfterMs: { min: claimWaits[0] ?? null, p50: claimWaits[Math.floor(claimWaits.length / 2)] ?? null, max: claimWaits.at(-1) ?? null } },
+  complete: { jobs: lostCompletes.length, succeeded: lostCompletes.filter((l) => jobRows.get(l.id)!.status === 'succeeded').length,
+    startedAgain: lostCompletes.filter((l) => +jobRows.get(l.id)!.started_at > l.at).length },
+};
 const missingDeliveries = orderIds.filter((id) => !sends.has(`${id}:photo`) || !sends.has(`${id}:document`)).length;
 
 const takeovers = kills.filter((k) => k.held > 0 && k.takeoverMs !== undefined).map((k) => k.takeoverMs!);
@@ -251,16 +337,23 @@ const result = {
   cardsRendered: renders.cards, ordersSent: ord.sent, ordersNotSent: ord.not_sent, missingDeliveries,
   kills: { sigkill: kills.filter((k) => k.signal === 'SIGKILL').length, sigterm: kills.filter((k) => k.signal === 'SIGTERM').length },
   takeoverMs: { count: takeovers.length, p50: takeovers[Math.floor(takeovers.length / 2)] ?? null, max: takeovers.at(-1) ?? null, all: takeovers },
+  mode: RPC ? 'rpc' : 'direct',
+  ...(RPC ? { postgrestRestarts: restRestarts, lostResponses, lostResponsesTotal: Object.values(lostResponses).reduce((a, b) => a + b, 0),
+    lostAnswers, outcomesNotRecorded: appWarnings(/outcome not recorded/), claimFailures: appWarnings(/claim failed/) } : {}),
+  jobsRetried: attempts.retried, unplannedExits,
   postgresRestarts: pgRestarts, telegram429s: tg.calls.filter((c) => c.status === 429).length, drainSeconds: Math.round(drainedS * 10) / 10,
-  ok: jobs.lost === 0 && jobs.stuck === 0 && duplicates === explained && open === 0 && missingDeliveries === 0,
+  ok: jobs.lost === 0 && jobs.stuck === 0 && duplicates === explained && open === 0 && missingDeliveries === 0
+    && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0,
 };
 console.log(JSON.stringify(result));
+finished = true;
 
 for (const { proc } of procs) proc.child.kill('SIGTERM');
 await Promise.race([Promise.all(procs.map((p) => p.proc.exited)), sleep(15_000)]);
 for (const { proc } of procs) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
 await sql.end({ timeout: 2 });
 await tg.close();
+await rest?.close();
 await pg.stop();
 rmSync(dir, { recursive: true, force: true });
 process.exit(result.ok ? 0 : 1);

@@ -31,6 +31,12 @@ export interface PostgrestOptions {
   schema?: string;
   /** Port on 127.0.0.1; default 0 (random). */
   port?: number;
+  /**
+   * Fault injection (the chaos run): when it answers true for a call whose transaction has
+   * committed, the connection is reset instead of answered, so the caller cannot tell
+   * whether its call took effect.
+   */
+  loseResponse?: (fn: string, response: string | null) => boolean;
 }
 
 export interface PostgrestServer {
@@ -44,6 +50,8 @@ export interface PostgrestServer {
   readonly calls: number;
   /** Pool connections seen closing so far (e.g. their backend was terminated). */
   readonly closedConnections: number;
+  /** Committed calls whose response loseResponse() threw away, by function. */
+  readonly lostResponses: Record<string, number>;
   /** Sign arbitrary claims with the server's secret (HS256). */
   sign(claims: JWTPayload, expiresIn?: string | number): Promise<string>;
   close(): Promise<void>;
@@ -718,6 +726,11 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
         ].join(', ');
 
       const out = await execute(plan, bodyText, settings);
+      if (options.loseResponse?.(name, out.body)) {
+        lostResponses[name] = (lostResponses[name] ?? 0) + 1;
+        req.socket.resetAndDestroy();
+        return;
+      }
       const r = plan.routine;
       if (r.void) {
         res.writeHead(204, cors);
@@ -757,6 +770,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
   });
   const { port } = server.address() as AddressInfo;
 
+  const lostResponses: Record<string, number> = {};
   let closing: Promise<void> | null = null;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -767,6 +781,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     get closedConnections() {
       return closedConnections;
     },
+    lostResponses,
     get calls() {
       return calls;
     },
