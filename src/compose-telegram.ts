@@ -57,9 +57,9 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
       token, apiRoot, throttle: config.TELEGRAM_THROTTLE,
       maxInlineRetrySeconds: config.TELEGRAM_INLINE_RETRY_MAX_S, retryServerErrors: false, maxRetryAttempts: 2,
     });
-    const ai = aiFromConfig(config, db.limits);
+    const ai = aiFromConfig(config, db.limits, { store: db.ai, holder: config.instanceId, log: log.child({ part: 'ai' }) });
     if (ai) {
-      log.info({ model: ai.provider.model }, 'AI copywriter on (OPENROUTER_API_KEY is set)');
+      log.info({ model: ai.provider.model, keys: ai.pool?.size ?? 1 }, 'AI copywriter on (OPENROUTER_API_KEY(S) set)');
       ai.limiter.apply().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'AI rate limits not applied yet'));
     }
     const deps = { orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes, copy: ai?.provider ?? null };
