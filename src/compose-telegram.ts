@@ -69,6 +69,7 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
   const bot = token && o.bot ? createBot({
     token, apiRoot, orders, sessions, log: log.child({ part: 'bot' }),
     queueStats: () => store.stats(),
+    aiCost: () => db.ai.costStats(),
     adminIds: config.ADMIN_IDS, maxOpenOrders: config.MAX_OPEN_ORDERS, dailyQuota: config.DAILY_ORDER_QUOTA,
     maxPhotoBytes, throttle: config.TELEGRAM_THROTTLE,
     updateBudgetMs: config.TELEGRAM_UPDATE_BUDGET_MS, abandon: abandon.signal,
