@@ -88,8 +88,11 @@ export function defaultImprove(seller: FakeCopy): FakeCopy {
   };
 }
 
-/** A small backdrop-like PNG (a vertical gradient), different per `seed`. */
-export function fakePng(seed = 0, width = 96, height = 128): Promise<Buffer> {
+/** A small backdrop-like PNG (a vertical gradient), different per `seed`; `noisy`: photo-like entropy, a real answer's size. */
+export function fakePng(seed = 0, width = 96, height = 128, noisy = false): Promise<Buffer> {
+  if (noisy) {
+    return sharp({ create: { width, height, channels: 3, background: '#c8c0b8', noise: { type: 'gaussian', mean: 120 + (seed % 40), sigma: 25 } } }).png().toBuffer();
+  }
   const hue = (seed * 67) % 360;
   return sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
     `<defs><linearGradient id="g" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="hsl(${hue},40%,90%)"/>` +

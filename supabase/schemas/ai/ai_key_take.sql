@@ -1,7 +1,7 @@
 -- ai_key_take(keys, limits): pick the key of the pool `keys` (a JSON array of fingerprints) with the most
 -- headroom and take one call from every window of it, all in one statement's transaction.
 -- Headroom of a key = the smallest share left over its windows (limits: the rate_limits
--- rows named `p_limits`); ties go to the least recently used key, so an idle pool is used
+-- rows named `p_limits`; the key's usage is counted in rate_usage as '<p_limits>-key:<id>'); ties go to the least recently used key, so an idle pool is used
 -- round robin. A key resting after a 429 is skipped. Returns {ok: true, key_id} or
 -- {ok: false, retry_in_ms} = until the first key frees up.
 create or replace function public.ai_key_take(p_keys jsonb, p_limits text default 'ai')
@@ -42,7 +42,7 @@ begin
       for l in select r.window_seconds, r.max_calls from public.rate_limits r where r.key = p_limits loop
         v_start := to_timestamp(floor(extract(epoch from now()) / l.window_seconds) * l.window_seconds);
         select u.calls into v_calls from public.rate_usage u
-         where u.key = 'ai-key:' || k.id and u.window_seconds = l.window_seconds and u.window_start = v_start;
+         where u.key = p_limits || '-key:' || k.id and u.window_seconds = l.window_seconds and u.window_start = v_start;
         v_calls := coalesce(v_calls, 0);
         if v_calls + 1 > l.max_calls then
           v_key_wait := greatest(v_key_wait,
@@ -62,7 +62,7 @@ begin
     return jsonb_build_object('ok', false, 'retry_in_ms', ceil(greatest(coalesce(v_wait, 0), 1)));
   end if;
   insert into public.rate_usage as u (key, window_seconds, window_start, calls)
-  select 'ai-key:' || v_best, r.window_seconds,
+  select p_limits || '-key:' || v_best, r.window_seconds,
          to_timestamp(floor(extract(epoch from now()) / r.window_seconds) * r.window_seconds), 1
     from public.rate_limits r where r.key = p_limits
   on conflict (key, window_seconds, window_start) do update set calls = u.calls + 1;
