@@ -35,6 +35,15 @@ export class AiStore {
   async release(callKey: string, holder: string): Promise<void> {
     await this.rpc.call('ai_call_release', { p_call_key: callKey, p_holder: holder });
   }
+  /** Clears the image bytes of calls recorded more than `bytesHours` ago, in batches; the rows cleared. */
+  async prune(bytesHours = 24): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = Number(await this.rpc.call('ai_prune', { p_bytes_hours: bytesHours }));
+      total += n;
+      if (n < 500) return total;
+    }
+  }
   costStats(apiKeyId?: number): Promise<AiCostStats> {
     return this.rpc.call('ai_cost_stats', apiKeyId == null ? {} : { p_api_key_id: apiKeyId });
   }

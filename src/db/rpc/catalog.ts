@@ -116,6 +116,7 @@ export const CATALOG = {
   }),
   ai_call_release: fn<Void>()({ p_call_key: 'text', p_holder: 'text' }),
   ai_cost_stats: fn<AiCostStats>()({ p_api_key_id: 'bigint?' }),
+  ai_prune: fn<number>()({ p_bytes_hours: 'integer?', p_limit: 'integer?' }),
 } as const;
 
 export type FnName = keyof typeof CATALOG;
