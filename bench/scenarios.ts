@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { ROOT, createDb, withDb, median, nowMs, pct, round, serverCpuMs, sleep, spawnChild, type Child } from './lib.ts';
+import { ROOT, createDb, withAdmin, withDb, median, nowMs, pct, round, serverCpuMs, sleep, spawnChild, type Child } from './lib.ts';
 import { loadSystem } from './systems/index.ts';
 import type { Ctx } from './systems/types.ts';
 
@@ -15,7 +15,9 @@ const ENTRIES: Entry[] = [
   { label: 'neurocards', system: 'neurocards', variant: 'direct' },
   { label: 'neurocards-rpc', system: 'neurocards', variant: 'rpc' },
   { label: 'raw', system: 'raw', variant: 'tuned' },
+  { label: 'raw (claim-ahead)', system: 'raw', variant: 'ahead' },
   { label: 'graphile-worker', system: 'graphile-worker', variant: 'tuned' },
+  { label: 'graphile-worker (preset)', system: 'graphile-worker', variant: 'preset' },
   { label: 'graphile-worker (defaults)', system: 'graphile-worker', variant: 'defaults' },
   { label: 'pg-boss', system: 'pg-boss', variant: 'tuned' },
   { label: 'bullmq', system: 'bullmq', variant: 'tuned' },
@@ -68,6 +70,10 @@ async function startWorkers(e: Entry, ctx: Ctx, procs: number, extraNodeArgs: st
   };
 }
 
+/** The cluster's current WAL position, in bytes. */
+const walLsn = () => withAdmin(async (sql) =>
+  BigInt((await sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`)[0].b));
+
 /** Pre-enqueue n jobs, start procs workers, time until every job is recorded finished. */
 async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNodeArgs: string[] = []) {
   return withCtx(e, async (ctx) => {
@@ -77,6 +83,8 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
     // queue that has been running for a while has (autovacuum would do it mid-run otherwise).
     if (e.system !== 'bullmq') await withDb(ctx.dbUrl, (sql) => sql.unsafe('vacuum analyze'));
     const mon = await sys.monitor(ctx);
+    const wal = e.system === 'bullmq' ? null : walLsn;
+    const wal0 = await wal?.();
     const cpu0 = serverCpuMs();
     const w = await startWorkers(e, ctx, procs, extraNodeArgs);
     try {
@@ -91,6 +99,7 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
       }
       const t1 = nowMs();
       const dbCpuMs = serverCpuMs() - cpu0;
+      const wal1 = await wal?.();
       const res = await w.stop();
       const t0 = Math.min(...res.filter((r) => r.count > 0).map((r) => r.firstAt));
       const seconds = (t1 - t0) / 1000;
@@ -99,6 +108,9 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
         workerCpuMs: res.reduce((a, r) => a + r.cpuMs, 0),
         // Postgres (or Redis) CPU over the same span: the other half of a job's cost.
         dbCpuMs,
+        // WAL the cluster wrote over the drain, per job (cluster-wide: anything else writing
+        // to this Postgres meanwhile is counted too). Not for BullMQ (Redis).
+        ...(wal0 !== undefined && wal1 !== undefined ? { walBytesPerJob: Number(wal1 - wal0) / n } : {}),
         // from the last job's run to the database showing every job finished
         recordLagMs: t1 - ranAt,
         writeCalls: res.reduce((a, r) => a + (r.syscalls?.writes ?? 0), 0),
@@ -234,6 +246,17 @@ export async function runScenarios(o: Options) {
     const { statsScenario } = await import('./stats.ts');
     const rows = o.systems && !o.systems.some((s) => s.startsWith('neurocards')) ? [] : await statsScenario(o, log);
     emit('stats', rows);
+  }
+  // Opt-in (minutes per instance count, a Postgres cluster and PgBouncer of its own).
+  if (o.only?.includes('fleet')) {
+    const { fleetScenario } = await import('./fleet.ts');
+    emit('fleet', await fleetScenario({ quick: o.quick, log }) as Row[]);
+  }
+  if (o.only?.includes('fleet-kill')) {
+    // Issue 16 item 5: 50 instances, 5 to a process; SIGKILL 5 processes (25 instances) at once.
+    const { fleetScenario } = await import('./fleet.ts');
+    const instances = Number(process.env.FLEET_KILL_N ?? 50);
+    emit('fleet-kill', await fleetScenario({ quick: o.quick, log, kill: { instances, procs: 5, perProcess: Math.max(1, Math.floor(instances / 10)) } }) as Row[]);
   }
   if (want('e2e')) {
     const { e2eScenario } = await import('./e2e.ts');

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import postgres from 'postgres';
 import sharp from 'sharp';
-import { aiBackdrop, aiFromConfig, keyFingerprint, KeyPool, type AiBackdropOptions, type BackdropRequest } from '../src/ai/index.ts';
+import { aiBackdrop, aiFromConfig, forOrder, keyFingerprint, KeyPool, type AiBackdropOptions, type BackdropRequest } from '../src/ai/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { AiStore } from '../src/db/ai.ts';
 import { postgresRpc } from '../src/db/rpc/postgres.ts';
@@ -108,6 +108,14 @@ describe('one backdrop', () => {
     // Another variant of the same order is another call.
     assert.ok(await src(request('bot:2', 3)));
     assert.equal(or.calls(), 2);
+  });
+
+  test('as the generation stage\'s BackdropSource for one order (forOrder): the order key makes the call key', async () => {
+    const stage = forOrder(await source(), 'api:77');
+    const out = await stage({ template: 'bold', variant: 2, marketplace: 'ozon', title: 'Термокружка' });
+    assert.deepEqual(await sharp(out!).metadata().then((m) => [m.width, m.height]), [900, 1200]);
+    assert.equal((await row('api:77', 2)).order_key, 'api:77');
+    assert.match(or.requests[0]!.body.messages[0].content, /matte black surface.*Термокружка/s);
   });
 
   const nulls: [string, () => void, string, boolean][] = [

@@ -66,7 +66,10 @@ describe('HTTP API /api', () => {
   /** Create → poll → download; returns ms from create to having the JPEG. */
   const flow = async (key: string, i: number, pollMs = 50) => {
     const t0 = performance.now();
-    const res = await create(key, form({ title: `Товар ${i}`, features: ['Прочный', 'Лёгкий'], price: '1990', template: ['clean', 'bold', 'promo'][i % 3] }));
+    const res = await create(key, form({
+      title: `Товар ${i}`, features: ['Прочный', 'Лёгкий'], price: '1990', template: ['clean', 'bold', 'promo'][i % 3],
+      marketplace: i % 2 ? 'ozon' : 'wb', variant: String((i % 3) + 1),
+    }));
     assert.equal(res.status, 202);
     const created = await res.json() as { id: string; status: string; position: number; estimatedSeconds: number };
     assert.equal(created.status, 'queued');
@@ -157,6 +160,84 @@ describe('HTTP API /api', () => {
     for (const r of rows) assert.deepEqual([r.renders, r.attempts, r.status, r.results], [1, 1, 'succeeded', 1]);
     const [{ photos }] = await db.sql`select count(*)::int as photos from api_cards where photo is not null and storage is not null`;
     assert.equal(photos, 0, 'input photos dropped once stored');
+  });
+
+  test('without variant: awaiting_choice with 3 fetchable variants; choice (idempotent, 409 on another) → the validated set', async () => {
+    const product = await sharp({ create: { width: 800, height: 800, channels: 3, background: '#e8e4dc' } })
+      .composite([{ input: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800"><rect x="260" y="180" width="280" height="440" rx="40" fill="#3a7bd5"/></svg>') }])
+      .jpeg().toBuffer();
+    const t0 = performance.now();
+    const res = await create(keyA, form({ title: 'Термокружка 450 мл', features: ['Держит тепло 8 часов', 'Без BPA'], price: '1290', marketplace: 'ozon' }, product));
+    assert.equal(res.status, 202);
+    const { id } = await res.json() as { id: string };
+    type CardBody = { status: string; error: string | null; marketplace: string; choice: number | null; framed: string | null;
+      variants: { n: number; url: string }[]; slides: { role: string; width: number; height: number; url: string }[];
+      timings: Record<string, number>; resultUrl: string | null };
+    const poll = async (until: (c: CardBody) => boolean) => {
+      for (let i = 0; i < 600; i++) {
+        const c = await (await fetch(`${base}/api/cards/${id}`, { headers: auth(keyA) })).json() as CardBody;
+        if (until(c) || c.status === 'dead') return c;
+        await sleep(50);
+      }
+      throw new Error(`card ${id} never got there`);
+    };
+    let card = await poll((c) => c.status === 'awaiting_choice');
+    const tVariants = performance.now() - t0;
+    assert.equal(card.status, 'awaiting_choice', JSON.stringify(card));
+    assert.equal(card.marketplace, 'ozon');
+    assert.equal(card.framed, null, 'a product on a plain background is cut out');
+    assert.deepEqual(card.variants.map((v) => v.n), [1, 2, 3]);
+    assert.deepEqual(card.slides, []);
+    assert.equal(card.resultUrl, null);
+    const variants = await Promise.all(card.variants.map(async (v) => {
+      const r = await fetch(v.url, { headers: auth(keyA) });
+      assert.equal(r.status, 200);
+      const jpeg = Buffer.from(await r.arrayBuffer());
+      const m = await sharp(jpeg).metadata();
+      assert.deepEqual([m.format, m.width, m.height], ['jpeg', 900, 1200]);
+      return jpeg;
+    }));
+    assert.equal(new Set(variants.map((v) => v.toString('base64'))).size, 3, 'three different variants');
+    assert.equal((await fetch(card.variants[0].url, { headers: auth(keyB) })).status, 404, "another key can't fetch them");
+    await errorOf(await fetch(`${base}/api/cards/${id}/result`, { headers: auth(keyA) }), 409, 'not_ready');
+
+    const choose = (variant: unknown, key = keyA) => fetch(`${base}/api/cards/${id}/choice`, {
+      method: 'POST', headers: auth(key, { 'content-type': 'application/json' }), body: JSON.stringify({ variant }),
+    });
+    await errorOf(await choose(4), 400, 'invalid_input');
+    await errorOf(await choose(2, keyB), 404, 'not_found');
+    const t1 = performance.now();
+    assert.equal((await choose(2)).status, 202);
+    assert.equal((await choose(2)).status, 202, 'the same choice again is fine');
+    await errorOf(await choose(3), 409, 'already_chosen');
+    card = await poll((c) => c.status === 'succeeded');
+    const tSet = performance.now() - t1;
+    assert.equal(card.status, 'succeeded', JSON.stringify(card));
+    assert.equal(card.choice, 2);
+    assert.deepEqual(card.slides.map((x) => [x.role, x.width, x.height]), [['main', 900, 1200], ['infographic', 900, 1200], ['detail', 900, 1200]]);
+    const slides = await Promise.all(card.slides.map(async (x) => Buffer.from(await (await fetch(x.url, { headers: auth(keyA) })).arrayBuffer())));
+    for (const b of slides) assert.deepEqual(Object.values((({ format, width, height }) => ({ format, width, height }))(await sharp(b).metadata())), ['jpeg', 900, 1200]);
+    assert.ok(slides[0].equals(variants[1]), 'the main picture is the chosen variant');
+    const result = Buffer.from(await (await fetch(card.resultUrl!, { headers: auth(keyA) })).arrayBuffer());
+    assert.ok(result.equals(slides[0]), '/result is the main picture');
+    for (const k of ['cutout', 'variants', 'set']) assert.ok(card.timings[k] >= 0, `timing ${k}`);
+    const [{ sets, renders }] = await db.sql`select (select count(*)::int from jobs where idempotency_key = ${'api-set:' + id}) as sets,
+      (select renders from api_cards where job_id = ${id}) as renders`;
+    assert.deepEqual([sets, renders], [1, 1], 'one set job, one stored result');
+    console.log(`# staged card: create → 3 variants ${tVariants.toFixed(0)} ms, choice → set ${tSet.toFixed(0)} ms (polling 50 ms); stages ${JSON.stringify(card.timings)}`);
+  });
+
+  test('a photo the cut-out gate refuses is framed, and the card says why', async () => {
+    const res = await create(keyA, form({ title: 'Рамка', variant: '1' }));
+    const { id } = await res.json() as { id: string };
+    let card: { status: string; framed: string | null; slides: unknown[] } = { status: '', framed: null, slides: [] };
+    for (let i = 0; i < 600 && card.status !== 'succeeded' && card.status !== 'dead'; i++) {
+      card = await (await fetch(`${base}/api/cards/${id}`, { headers: auth(keyA) })).json() as typeof card;
+      if (card.status !== 'succeeded') await sleep(50);
+    }
+    assert.equal(card.status, 'succeeded');
+    assert.match(String(card.framed), /^(fills_frame|no_product|low_confidence|cluttered)$/);
+    assert.equal(card.slides.length, 3);
   });
 
   test('Idempotency-Key returns the same job (sequential and concurrent retries), scoped per key', async () => {
@@ -293,7 +374,7 @@ describe('HTTP API /api', () => {
       const app2 = await startApp(config, log, { bot: false });
       try {
         const b2 = `http://127.0.0.1:${app2.port}`;
-        const res = await fetch(`${b2}/api/cards`, { method: 'POST', headers: auth(keyA), body: form({ title: 'В облаке' }) });
+        const res = await fetch(`${b2}/api/cards`, { method: 'POST', headers: auth(keyA), body: form({ title: 'В облаке', variant: '1' }) });
         assert.equal(res.status, 202);
         const { id } = await res.json() as { id: string };
         let status = '';

@@ -96,7 +96,8 @@ describe('multiple worker processes', () => {
   });
 
   test('SIGKILL mid-job: another process takes the jobs over after the lease expires, nothing stays running', async () => {
-    const env = { DATABASE_URL: db.url, LEASE_SECONDS: '2', POLL_INTERVAL_MS: '200', JOB_CONCURRENCY: '4', LOG_LEVEL: 'warn' };
+    const env = { DATABASE_URL: db.url, LEASE_SECONDS: '2', POLL_INTERVAL_MS: '200', JOB_CONCURRENCY: '4', LOG_LEVEL: 'warn',
+      MAINTENANCE_EVERY_S: '0' }; // only this test's jobs are in the queue
     const a = spawnCli(['start', '--no-bot'], { ...env, INSTANCE_ID: 'victim', PORT: '0' });
     procs.push(a);
     const jobs = await store.enqueue(Array.from({ length: 4 }, () => ({ kind: 'noop', payload: { ms: 3000 } })));

@@ -1,6 +1,9 @@
 // raw: the least a Postgres queue can do. One table, claim = CTE with FOR UPDATE SKIP
 // LOCKED + UPDATE ... RETURNING for all free slots, completions batched per tick,
 // LISTEN/NOTIFY wake-ups. No leases, fencing, fairness, retries or stats: the ceiling.
+// Variant 'ahead' (raw with claim-ahead): the same loop, but each claim also takes up to
+// 8 × concurrency jobs beyond the free slots and holds them locally until a slot frees,
+// the trick neurocards' pool (and graphile-worker's localQueue) uses.
 import postgres from 'postgres';
 import type { BenchJob, System } from './types.ts';
 
@@ -45,6 +48,19 @@ export const raw: System = {
   async worker(ctx, concurrency, run) {
     const sql = open(ctx.dbUrl, 4);
     let inFlight = 0, claiming = false, again = false, stopped = false;
+    const aheadMax = ctx.variant === 'ahead' ? 8 * concurrency : 0;
+    const held: { id: number; payload: BenchJob }[] = [];
+    const start = (r: { id: number; payload: BenchJob }) => {
+      inFlight++;
+      run(r.payload).then(() => {
+        inFlight--;
+        done.push(Number(r.id));
+        if (!flushScheduled) { flushScheduled = true; setImmediate(() => void flush()); }
+        fill();
+        void claim();
+      });
+    };
+    const fill = () => { while (held.length > 0 && inFlight < concurrency) start(held.shift()!); };
     let done: number[] = [], flushScheduled = false;
     const flush = async () => {
       flushScheduled = false;
@@ -57,20 +73,13 @@ export const raw: System = {
       try {
         do {
           again = false;
-          const free = concurrency - inFlight;
+          const free = concurrency + aheadMax - inFlight - held.length;
           if (stopped || free <= 0) break;
           const rows = await sql<{ id: number; payload: BenchJob }[]>`
             with c as (select id from raw_jobs where status = 0 order by id limit ${free} for update skip locked)
             update raw_jobs j set status = 1 from c where j.id = c.id returning j.id, j.payload`;
-          for (const r of rows) {
-            inFlight++;
-            run(r.payload).then(() => {
-              inFlight--;
-              done.push(Number(r.id));
-              if (!flushScheduled) { flushScheduled = true; setImmediate(() => void flush()); }
-              void claim();
-            });
-          }
+          held.push(...rows);
+          fill();
           if (rows.length === free) again = true;
         } while (again);
       } finally { claiming = false; }

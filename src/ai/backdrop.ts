@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
+import type { BackdropSource } from '../cards/index.ts';
 import type { AiStore } from '../db/ai.ts';
 import type { Logger } from '../log.ts';
 import { recordAiBackdrop, recordAiCall, recordAiCost, recordAiRateLimitWait } from '../metrics.ts';
@@ -59,6 +60,18 @@ export interface AiBackdropOptions {
 }
 
 export const backdropCallKey = (orderKey: string, variant: number) => `${orderKey}:v${variant}:backdrop`;
+
+/**
+ * The AI source as the generation stage's BackdropSource (src/cards/generation.ts) for one
+ * order: the order key is what makes its paid calls exactly-once, so a job builds one per
+ * order, e.g. `variantsStage(cut, { …, backdrops: forOrder(ai.backdrop, \`api:${job.id}\`) })`.
+ */
+export function forOrder(source: AiBackdropSource, orderKey: string, size = { width: 900, height: 1200 }): BackdropSource {
+  return (ctx) => source({
+    orderKey, variant: ctx.variant, template: ctx.template, marketplace: ctx.marketplace,
+    productHint: ctx.title, width: size.width, height: size.height, signal: ctx.signal,
+  });
+}
 
 type Decision = { kind: 'call' } | { kind: 'use'; image: Buffer } | { kind: 'none'; outcome: string };
 

@@ -20,12 +20,42 @@ export class ApiDb {
     return this.rpc.call('api_card_create', { p_key_id: keyId, p: input, p_photo_b64: photo, p_idempotency_key: idempotencyKey });
   }
   get(keyId: number, id: string) { return this.rpc.call('api_card_get', { p_key_id: keyId, p_job_id: id }); }
-  /** What the render job needs; `photo` is null once the card is stored (a retry renders nothing). */
-  async input(id: string): Promise<(CardInputJson & { photo: Buffer | null; stored: boolean }) | null> {
+  /** What the api-card job needs: the photo until the cut-out is recorded, then the cut-out until the variants are. */
+  async input(id: string) {
     const r = await this.rpc.call('api_card_input', { p_job_id: id });
     if (!r) return null;
-    const { photo_b64, ...rest } = r;
-    return { ...rest, photo: fromBase64(photo_b64) };
+    const { photo_b64, cutout_b64, ...rest } = r;
+    return { ...rest, photo: fromBase64(photo_b64), cutout: fromBase64(cutout_b64) };
+  }
+  cutoutDone(id: string, png: Buffer, framedReason: string | null, ms: number) {
+    return this.rpc.call('api_card_cutout_done', { p_job_id: id, p_cutout_b64: png, p_framed_reason: framedReason, p_ms: Math.round(ms) });
+  }
+  variantsDone(id: string, variants: Array<{ n: number; jpeg: Buffer; width: number; height: number }>, ms: number) {
+    return this.rpc.call('api_card_variants_done', {
+      p_job_id: id, p_ms: Math.round(ms),
+      p_variants: variants.map((v) => ({ n: v.n, jpeg_b64: v.jpeg.toString('base64'), width: v.width, height: v.height })),
+    });
+  }
+  choose(keyId: number, id: string, variant: number) {
+    return this.rpc.call('api_card_choose', { p_key_id: keyId, p_job_id: id, p_variant: variant });
+  }
+  /** What the api-card-set job needs: the cut-out and the chosen variant until the set is recorded, then its main picture if not stored yet. */
+  async setInput(id: string) {
+    const r = await this.rpc.call('api_card_set_input', { p_job_id: id });
+    if (!r) return null;
+    const { cutout_b64, variant_b64, main_b64, ...rest } = r;
+    return { ...rest, cutout: fromBase64(cutout_b64), variant: fromBase64(variant_b64), main: fromBase64(main_b64) };
+  }
+  setDone(id: string, slides: Array<{ role: string; jpeg: Buffer; width: number; height: number }>, ms: number) {
+    return this.rpc.call('api_card_set_done', {
+      p_job_id: id, p_ms: Math.round(ms),
+      p_slides: slides.map((s, i) => ({ role: s.role, n: i + 1, jpeg_b64: s.jpeg.toString('base64'), width: s.width, height: s.height })),
+    });
+  }
+  /** One variant or slide of the key's card. */
+  async image(keyId: number, id: string, role: string, n: number) {
+    const r = await this.rpc.call('api_card_image', { p_key_id: keyId, p_job_id: id, p_role: role, p_n: n });
+    return r ? { jpeg: fromBase64(r.jpeg_b64)!, width: r.width, height: r.height } : null;
   }
   store(id: string, r: { storage: 'db' | 'supabase'; path: string | null; jpeg: Buffer | null; width: number; height: number; bytes: number }) {
     return this.rpc.call('api_card_store', {

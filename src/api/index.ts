@@ -1,10 +1,11 @@
 // The HTTP API's part of the composition root: its database calls (either transport),
-// where results are kept, its job kinds (api-card, sweep-api-results) and the handlers of
+// where results are kept, its job kinds (api-card, api-card-set, sweep-api-results) and the handlers of
 // its /api routes (mounted by src/http/routes.ts).
 import type { Config } from '../config.ts';
 import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';
 import { apiCardJob } from './jobs/api-card.ts';
+import { apiCardSetJob } from './jobs/api-card-set.ts';
 import type { JobKind } from '../worker/registry.ts';
 import { loadApiConfig, type ApiConfig } from './config.ts';
 import { ApiDb } from './db.ts';
@@ -39,7 +40,7 @@ export function composeApi(config: Config, database: Pick<Database, 'rpc'>, log:
   log.info({ results: results.kind }, `API on /api (results kept in ${results.kind === 'db' ? 'the database' : `Supabase Storage bucket ${api.API_RESULTS_BUCKET}`})`);
   return {
     db, results, config: api,
-    jobs: [apiCardJob({ db, results }), sweepApiResultsJob(results, config.MAINTENANCE_EVERY_S * 1000)],
+    jobs: [apiCardJob({ db }), apiCardSetJob({ db, results }), sweepApiResultsJob(results, config.MAINTENANCE_EVERY_S * 1000)],
     handlers: apiHandlers({ db, results, config: api, log: log.child({ part: 'api' }) }),
   };
 }

@@ -1,6 +1,6 @@
 // GET /api/openapi.json: built from the same zod schemas that validate requests.
 import { z } from 'zod';
-import { Card, CreateCardJson, CreateCardMultipart, CreatedCard, ErrorBody, Stats, StatsQuery } from './schemas.ts';
+import { Card, Choice, CreateCardJson, CreateCardMultipart, CreatedCard, ErrorBody, Stats, StatsQuery } from './schemas.ts';
 
 const schema = (s: z.ZodType) => {
   const { $schema: _, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
@@ -35,7 +35,7 @@ export function openApiDocument(serverUrl?: string) {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from `npx neurocards apikey create`' } },
       schemas: {
         CreateCardJson: schema(CreateCardJson), CreateCardMultipart: schema(CreateCardMultipart),
-        CreatedCard: schema(CreatedCard), Card: schema(Card), Stats: schema(Stats), Error: schema(ErrorBody),
+        CreatedCard: schema(CreatedCard), Card: schema(Card), Choice: schema(Choice), Stats: schema(Stats), Error: schema(ErrorBody),
       },
     },
     paths: {
@@ -73,6 +73,36 @@ export function openApiDocument(serverUrl?: string) {
             409: err('Not finished yet'),
             ...errors,
             404: err('No such card for this key'),
+          },
+        },
+      },
+      '/api/cards/{id}/choice': {
+        post: {
+          summary: 'Pick the main picture (1-3) of a card at awaiting_choice; the set follows',
+          parameters: [idParam],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('Choice') } } },
+          responses: {
+            202: { description: 'Chosen (the same choice again changes nothing)' },
+            409: err('A different variant was chosen before'),
+            ...errors,
+            404: err('No such card for this key'),
+          },
+        },
+      },
+      '/api/cards/{id}/variants/{n}': {
+        get: {
+          summary: 'One of the 3 variants of the main picture',
+          parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1, maximum: 3 } }],
+          responses: { 200: { description: 'The JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } }, ...errors, 404: err('No such variant') },
+        },
+      },
+      '/api/cards/{id}/slides/{n}': {
+        get: {
+          summary: 'One slide of the finished set (1 = the main picture)',
+          parameters: [idParam, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }],
+          responses: {
+            200: { description: 'The JPEG', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
+            409: err('Not finished yet'), ...errors, 404: err('No such slide'),
           },
         },
       },

@@ -1,5 +1,5 @@
 // The handlers of the public API under /api (mounted by src/http/routes.ts): POST /cards,
-// GET /cards/:id, GET /cards/:id/result, GET /stats, GET /openapi.json, and the 'api-key'
+// GET /cards/:id, POST /cards/:id/choice, GET /cards/:id/variants/:n, /slides/:n, /result, GET /stats, GET /openapi.json, and the 'api-key'
 // guard. Every error is JSON {error: {code, message}}.
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import pLimit from 'p-limit';
@@ -14,7 +14,7 @@ import { fetchPhoto } from './fetch-photo.ts';
 import { hashKey } from './keys.ts';
 import { checkMultipart } from './multipart-guard.ts';
 import { openApiDocument } from './openapi.ts';
-import { CardFields, CardId, CreateCardJson, describeIssues, StatsQuery } from './schemas.ts';
+import { CardFields, CardId, Choice, CreateCardJson, describeIssues, StatsQuery } from './schemas.ts';
 import type { ResultStore } from './storage.ts';
 
 export interface ApiDeps {
@@ -124,9 +124,10 @@ export function apiHandlers(d: ApiDeps) {
         .flatMap((f) => (typeof f === 'string' ? f.split(/\r?\n/) : [])).map((f) => f.trim()).filter(Boolean);
       const parsed = CardFields.safeParse({
         title: one(form.title), features, price: one(form.price) || null, template: one(form.template) || undefined,
+        marketplace: one(form.marketplace) || undefined, variant: one(form.variant),
       });
       if (!parsed.success) throw invalid(describeIssues(parsed.error));
-      fields = { ...parsed.data, price: parsed.data.price == null ? null : String(parsed.data.price) };
+      fields = { ...parsed.data, price: parsed.data.price == null ? null : String(parsed.data.price), variant: parsed.data.variant ?? null };
       if (file.size > maxPhoto) throw new ApiError(413, 'photo_too_large', `photo: larger than ${d.config.API_MAX_PHOTO_MB} MB`);
       photo = Buffer.from(await file.arrayBuffer());
     } else if (type.startsWith('application/json')) {
@@ -135,7 +136,7 @@ export function apiHandlers(d: ApiDeps) {
       const parsed = CreateCardJson.safeParse(body);
       if (!parsed.success) throw invalid(describeIssues(parsed.error));
       const { photoUrl, ...rest } = parsed.data;
-      fields = { ...rest, price: rest.price == null ? null : String(rest.price) };
+      fields = { ...rest, price: rest.price == null ? null : String(rest.price), variant: rest.variant ?? null };
       photo = await fetchPhoto(photoUrl, {
         maxBytes: maxPhoto, timeoutMs: d.config.API_FETCH_TIMEOUT_MS, allowPrivate: d.config.API_ALLOW_PRIVATE_URLS,
       });
@@ -164,10 +165,52 @@ export function apiHandlers(d: ApiDeps) {
     const card = await d.db.get(c.get('keyId'), id);
     if (!card) throw new ApiError(404, 'not_found', `no card ${id}`);
     c.header('Cache-Control', 'no-store');
+    const at = `${origin(c)}/api/cards/${id}`;
     return c.json({
       id: String(card.id), status: card.status, createdAt: card.created_at, startedAt: card.started_at,
       completedAt: card.completed_at, attempts: card.attempts, error: card.error,
-      resultUrl: card.status === 'succeeded' ? `${origin(c)}/api/cards/${id}/result` : null,
+      resultUrl: card.status === 'succeeded' ? `${at}/result` : null,
+      marketplace: card.marketplace, choice: card.choice, framed: card.framed_reason,
+      variants: card.variants.map((v) => ({ n: v.n, url: `${at}/variants/${v.n}` })),
+      slides: card.status === 'succeeded'
+        ? card.slides.map((s) => ({ role: s.role, width: s.width, height: s.height, url: `${at}/slides/${s.n}` }))
+        : [],
+      timings: card.timings,
+    });
+  };
+
+  const choose = async (c: Context<Env>) => {
+    const id = cardId(c);
+    let body: unknown;
+    try { body = await c.req.json(); } catch { throw invalid('body: send JSON {"variant": 1|2|3}'); }
+    const parsed = Choice.safeParse(body);
+    if (!parsed.success) throw invalid(describeIssues(parsed.error));
+    const r = await d.db.choose(c.get('keyId'), id, parsed.data.variant);
+    if (!r) throw new ApiError(404, 'not_found', `no card ${id}`);
+    if (r.result === 'conflict') throw new ApiError(409, 'already_chosen', `card ${id} already has variant ${r.choice} chosen`);
+    const card = await d.db.get(c.get('keyId'), id);
+    return c.json({ id, choice: r.choice, status: card?.status ?? 'queued' }, 202);
+  };
+
+  // A variant (1-3) or a slide (1 = the main picture) of the key's card, from the database.
+  const image = (role: 'variant' | 'slide') => async (c: Context<Env>) => {
+    const id = cardId(c);
+    const n = Number(c.req.param('n'));
+    if (!Number.isInteger(n) || n < 1 || n > 30) throw new ApiError(404, 'not_found', `no ${role} ${c.req.param('n')}`);
+    let img;
+    if (role === 'variant') {
+      img = await d.db.image(c.get('keyId'), id, 'variant', n);
+    } else {
+      const card = await d.db.get(c.get('keyId'), id);
+      if (!card) throw new ApiError(404, 'not_found', `no card ${id}`);
+      if (card.status !== 'succeeded') throw new ApiError(409, 'not_ready', `card ${id} is ${card.status}, not succeeded`);
+      const slide = card.slides.find((s) => s.n === n);
+      img = slide ? await d.db.image(c.get('keyId'), id, slide.role, n) : null;
+    }
+    if (!img) throw new ApiError(404, 'not_found', `card ${id} has no ${role} ${n}`);
+    return c.body(new Uint8Array(img.jpeg), 200, {
+      'Content-Type': 'image/jpeg', 'Content-Length': String(img.jpeg.length),
+      'Cache-Control': 'private, max-age=3600', 'Content-Disposition': `inline; filename="card-${id}-${role}-${n}.jpg"`,
     });
   };
 
@@ -175,7 +218,10 @@ export function apiHandlers(d: ApiDeps) {
     const id = cardId(c);
     const row = await d.db.result(c.get('keyId'), id);
     if (!row) throw new ApiError(404, 'not_found', `no card ${id}`);
-    if (row.status !== 'succeeded') throw new ApiError(409, 'not_ready', `card ${id} is ${row.status}, not succeeded`);
+    if (row.status !== 'succeeded' || !row.storage) {
+      const card = await d.db.get(c.get('keyId'), id);
+      throw new ApiError(409, 'not_ready', `card ${id} is ${card?.status ?? row.status}, not succeeded`);
+    }
     const ref = await d.results.open(row);
     if (!ref) throw new ApiError(404, 'not_found', `card ${id} has no stored result`);
     if (ref.kind === 'redirect') return c.redirect(ref.url, 302);
@@ -202,6 +248,9 @@ export function apiHandlers(d: ApiDeps) {
     openapi: handled(openapi),
     createCard: [handled(bodyLimit), handled(createCard)],
     card: handled(getCard),
+    choose: [handled(bodyLimit), handled(choose)],
+    variant: handled(image('variant')),
+    slide: handled(image('slide')),
     result: handled(result),
     stats: handled(stats),
   };

@@ -1,13 +1,16 @@
 // One set of zod schemas: they validate requests and responses' shapes, and the
 // OpenAPI document (openapi.ts) is generated from them with z.toJSONSchema.
 import { z } from 'zod';
-import { DEFAULT_TEMPLATE, FEATURES_MAX, TEMPLATE_IDS } from '../cards/index.ts';
+import { DEFAULT_TEMPLATE, FEATURES_MAX, MARKETPLACE_IDS, TEMPLATE_IDS } from '../cards/index.ts';
 
 // Postgres text cannot hold NUL, and a lone UTF-16 surrogate is not Unicode: both are
 // refused here (400 naming the field) rather than failing in the database (500).
 const PLAIN_TEXT = 'must not contain NUL or unpaired surrogate characters';
 const NOT_PLAIN = /[\0\p{Cs}]/u; // \p{Cs}: a surrogate not in a pair
 const text = () => z.string().refine((s) => !NOT_PLAIN.test(s), PLAIN_TEXT);
+
+const Variant = z.preprocess((v) => (v === '' || v === null ? undefined : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
+  z.number().int().min(1).max(3));
 
 export const CardFields = z.object({
   title: text().trim().min(1, 'must not be empty').max(200).meta({ description: 'Product name (up to 60 characters are shown)', example: 'Термокружка 450 мл' }),
@@ -16,6 +19,8 @@ export const CardFields = z.object({
   price: z.union([text().trim().max(40), z.number().nonnegative()]).nullish()
     .meta({ description: 'Price in roubles, e.g. "12990" → "12 990 ₽"; empty for none' }),
   template: z.enum(TEMPLATE_IDS).default(DEFAULT_TEMPLATE).meta({ description: 'Card design' }),
+  marketplace: z.enum(MARKETPLACE_IDS).default('wb').meta({ description: 'Whose picture rules the set follows: wb (Wildberries) or ozon' }),
+  variant: Variant.optional().meta({ description: 'Pick the main picture in advance (1-3); without it the card stops at awaiting_choice' }),
 });
 
 export const CreateCardJson = CardFields.extend({
@@ -26,8 +31,8 @@ export const CreateCardMultipart = CardFields.extend({
   photo: z.string().meta({ format: 'binary', description: 'The product photo (JPEG, PNG, WebP, GIF, TIFF or AVIF)' }),
 });
 
-export const CardStatus = z.enum(['queued', 'running', 'succeeded', 'dead', 'canceled'])
-  .meta({ description: "The queue's own job states: queued → running → succeeded; dead after the last failed attempt; canceled" });
+export const CardStatus = z.enum(['queued', 'running', 'awaiting_choice', 'succeeded', 'dead', 'canceled'])
+  .meta({ description: "The card's jobs' states: queued → running → (awaiting_choice: the 3 variants are ready, POST /choice) → queued → running → succeeded; dead after the last failed attempt; canceled" });
 
 export const CreatedCard = z.object({
   id: z.string(),
@@ -45,7 +50,16 @@ export const Card = z.object({
   attempts: z.number().int(),
   error: z.string().nullable(),
   resultUrl: z.url().nullable().meta({ description: 'GET it with the same key once status is succeeded' }),
+  marketplace: z.enum(MARKETPLACE_IDS),
+  choice: z.number().int().nullable().meta({ description: 'The chosen variant (1-3)' }),
+  framed: z.string().nullable().meta({ description: 'Why the photo is framed instead of cut out (null: cut out)' }),
+  variants: z.array(z.object({ n: z.number().int(), url: z.url() })).meta({ description: 'The 3 main-picture variants, fetchable with the same key' }),
+  slides: z.array(z.object({ role: z.enum(['main', 'infographic', 'detail']), width: z.number().int(), height: z.number().int(), url: z.url() }))
+    .meta({ description: 'The finished set (empty until succeeded): the main picture first' }),
+  timings: z.record(z.string(), z.number()).meta({ description: 'Milliseconds per stage: cutout, variants, set' }),
 });
+
+export const Choice = z.object({ variant: Variant }).strict();
 
 export const CardId = z.string().regex(/^\d{1,18}$/, 'must be a card id');
 

@@ -64,7 +64,7 @@ const BACKDROPS: Record<TemplateId, [Backdrop, Backdrop, Backdrop]> = {
 
 const rendered = new Map<string, Promise<Buffer>>();
 
-function backdropPixels(template: TemplateId, variant: Variant): Promise<Buffer> {
+export function backdropPixels(template: TemplateId, variant: Variant): Promise<Buffer> {
   const key = `${template}:${variant}`;
   let p = rendered.get(key);
   if (!p) {
@@ -112,7 +112,8 @@ export interface ComposedMain {
  * The product keeps its aspect and is scaled to fill up to 78 % of the width and
  * 70 % of the height (marketplaces want the product to fill the frame).
  */
-export async function composeMain(cut: CutoutOk, template: TemplateId, variant: Variant, opts: { keepRaw?: boolean } = {}): Promise<ComposedMain> {
+export async function composeMain(cut: Pick<CutoutOk, 'rgba'>, template: TemplateId, variant: Variant,
+  opts: { keepRaw?: boolean; backdrop?: Buffer | null } = {}): Promise<ComposedMain> {
   const b = BACKDROPS[template]?.[variant - 1];
   if (!b) throw new TypeError(`no backdrop ${template}/${variant}`);
   const scale = Math.min((W * 0.78) / cut.rgba.width, (H * 0.7) / cut.rgba.height);
@@ -121,7 +122,7 @@ export async function composeMain(cut: CutoutOk, template: TemplateId, variant: 
   const left = Math.round((W - pw) / 2);
   const top = Math.round(H * b.floor) - ph;
   const [bg, product, shadow] = await Promise.all([
-    backdropPixels(template, variant),
+    opts.backdrop ? scenePixels(opts.backdrop) : backdropPixels(template, variant),
     sharp(cut.rgba.data, { raw: { width: cut.rgba.width, height: cut.rgba.height, channels: 4 } })
       .resize(pw, ph, { fit: 'fill', kernel: 'lanczos3' })
       .raw()
@@ -142,7 +143,12 @@ export async function composeMain(cut: CutoutOk, template: TemplateId, variant: 
   };
 }
 
+/** A backdrop scene from elsewhere (an image model): any encoded image, cropped to fill 900×1200. */
+async function scenePixels(image: Buffer): Promise<Buffer> {
+  return sharp(image, { limitInputPixels: 50_000_000 }).resize(W, H, { fit: 'cover' }).toColourspace('srgb').removeAlpha().raw().toBuffer();
+}
+
 /** All three variants of the main picture. */
-export function composeVariants(cut: CutoutOk, template: TemplateId, opts: { keepRaw?: boolean } = {}): Promise<ComposedMain[]> {
+export function composeVariants(cut: Pick<CutoutOk, 'rgba'>, template: TemplateId, opts: { keepRaw?: boolean } = {}): Promise<ComposedMain[]> {
   return Promise.all(VARIANTS.map((v) => composeMain(cut, template, v, opts)));
 }

@@ -55,6 +55,9 @@ export function routeTable({ health, ops, api, webhook }: HttpHandlers): Route[]
     { method: 'POST', path: '/api/cards',            auth: 'api-key',         handler: api.createCard },
     { method: 'GET',  path: '/api/cards/:id',        auth: 'api-key',         handler: api.card },
     { method: 'GET',  path: '/api/cards/:id/result', auth: 'api-key',         handler: api.result },
+    { method: 'POST', path: '/api/cards/:id/choice', auth: 'api-key',         handler: api.choose },
+    { method: 'GET',  path: '/api/cards/:id/variants/:n', auth: 'api-key',    handler: api.variant },
+    { method: 'GET',  path: '/api/cards/:id/slides/:n', auth: 'api-key',      handler: api.slide },
     { method: 'GET',  path: '/api/stats',            auth: 'api-key',         handler: api.stats },
   ];
 }

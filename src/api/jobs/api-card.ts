@@ -1,10 +1,14 @@
-// api-card: renders a card created over HTTP (src/api) and stores the JPEG where the
-// deployment keeps results (ResultStore). Nothing Telegram here. A retry after the
-// result was stored does not render again; the stored input photo is dropped then.
+// api-card: the first half of a card created over HTTP (src/api): the cut-out behind its
+// confidence gate, then the 3 variants of the main picture. Each stage's output is
+// recorded in Postgres (api_card_cutout_done, api_card_variants_done) before the next
+// reads it, so a retried or taken-over job skips what is recorded. When the seller picked
+// a variant in advance, recording the variants enqueues the set (api-card-set) in the
+// same transaction; otherwise the card waits for POST /api/cards/:id/choice.
 import { z } from 'zod';
 import type { ApiDb } from '../db.ts';
-import type { ResultStore } from '../storage.ts';
-import { BadPhotoError, isTemplateId, renderCard } from '../../cards/index.ts';
+import {
+  BadPhotoError, cutoutInThread, isMarketplaceId, isTemplateId, variantsStage, type BackdropSource,
+} from '../../cards/index.ts';
 import { defineJob } from '../../worker/registry.ts';
 import { PermanentError } from '../../worker/retry.ts';
 
@@ -12,31 +16,54 @@ import { PermanentError } from '../../worker/retry.ts';
 // {key} that was never read; zod drops it.
 export const apiCardPayload = z.object({});
 
-export function apiCardJob(d: { db: ApiDb; results: ResultStore }) {
+export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource }) {
   return defineJob({
     kind: 'api-card',
     payload: apiCardPayload,
     policy: 'standard',
-    timeoutMs: 60_000,
+    timeoutMs: 120_000,
     async handle(_payload, { job, signal }) {
-      const input = await d.db.input(job.id);
-      if (!input) throw new PermanentError(`card ${job.id} not found`);
-      if (input.stored) return { reused: true };
-      if (!input.photo) throw new PermanentError(`card ${job.id} has no photo`);
+      const id = job.id;
+      let input = await d.db.input(id);
+      if (!input) throw new PermanentError(`card ${id} not found`);
+      if (input.variants_done) return { reused: true };
       if (!isTemplateId(input.template)) throw new PermanentError(`unknown template ${input.template}`);
-      let card;
-      try {
-        card = await renderCard({
-          photo: input.photo, title: input.title, features: input.features,
-          price: input.price, template: input.template,
-        }, { signal });
-      } catch (err) {
-        if (err instanceof BadPhotoError) throw new PermanentError(`bad photo (${err.code}): ${err.message}`);
-        throw err;
+      if (!isMarketplaceId(input.marketplace)) throw new PermanentError(`unknown marketplace ${input.marketplace}`);
+      const { template, marketplace } = input;
+
+      let cut = input.cutout;
+      let framed = input.framed_reason;
+      if (!input.cut) {
+        if (!input.photo) throw new PermanentError(`card ${id} has no photo`);
+        const t0 = performance.now();
+        let stage;
+        try {
+          stage = await cutoutInThread(input.photo, { signal });
+        } catch (err) {
+          if (err instanceof BadPhotoError) throw new PermanentError(`bad photo (${err.code}): ${err.message}`);
+          throw err;
+        }
+        const r = await d.db.cutoutDone(id, stage.png, stage.framedReason, performance.now() - t0);
+        if (!r) throw new PermanentError(`card ${id} was deleted during its cut-out`);
+        if (r.recorded) {
+          cut = stage.png;
+          framed = stage.framedReason;
+        } else {
+          // Another attempt recorded its cut-out first: build on that one.
+          input = await d.db.input(id);
+          if (!input) throw new PermanentError(`card ${id} was deleted during its cut-out`);
+          if (input.variants_done) return { reused: true };
+          cut = input.cutout;
+          framed = input.framed_reason;
+        }
       }
-      const renders = await d.results.put(job.id, card);
-      if (renders == null) throw new PermanentError(`card ${job.id} was deleted while rendering`);
-      return { width: card.width, height: card.height, bytes: card.jpeg.length, renders };
+      if (!cut) throw new PermanentError(`card ${id} has no recorded cut-out`);
+
+      const t1 = performance.now();
+      const variants = await variantsStage(cut, { template, marketplace, title: input.title, backdrops: d.backdrops, signal });
+      const r = await d.db.variantsDone(id, variants, performance.now() - t1);
+      if (!r) throw new PermanentError(`card ${id} was deleted while making its variants`);
+      return { framed, variants: variants.length, recorded: r.recorded, setJob: r.set_job };
     },
   });
 }

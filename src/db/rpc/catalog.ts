@@ -10,7 +10,8 @@
 // parameters as text, where a bytea would travel as hex, twice the size).
 import type { HistoryRowRaw, JobRow, JobStatus, QueueStats } from '../store.ts';
 import type {
-  AiCallClaim, AiCostStats, AiKeyTake, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order, OrderStats, QueuePosition, RateTake, StatsRow,
+  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
+  OrderStats, QueuePosition, RateTake, StatsRow,
 } from './results.ts';
 
 export type SqlType = 'text' | 'base64' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'bigint[]' | 'integer[]';
@@ -98,8 +99,14 @@ export const CATALOG = {
   api_auth: fn<AuthResult>()({ p_hash: 'text' }),
   api_card_create: fn<CreateResult>()({ p_key_id: 'bigint', p: 'jsonb', p_photo_b64: 'base64', p_idempotency_key: 'text' }),
   api_card_get: fn<CardRow | null>()({ p_key_id: 'bigint', p_job_id: 'bigint' }),
-  api_card_input: fn<{ title: string; features: string[]; price: string | null; template: string; photo_b64: string | null; stored: boolean } | null>()(
-    { p_job_id: 'bigint' }),
+  api_card_input: fn<ApiCardInputRow | null>()({ p_job_id: 'bigint' }),
+  api_card_cutout_done: fn<{ recorded: boolean } | null>()({ p_job_id: 'bigint', p_cutout_b64: 'base64', p_framed_reason: 'text', p_ms: 'integer' }),
+  api_card_variants_done: fn<{ recorded: boolean; set_job: number | null } | null>()({ p_job_id: 'bigint', p_variants: 'jsonb', p_ms: 'integer' }),
+  api_card_set_enqueue: fn<number | null>()({ p_job_id: 'bigint' }),
+  api_card_choose: fn<{ result: 'ok' | 'conflict'; choice: number; set_job: number | null } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_variant: 'integer' }),
+  api_card_set_input: fn<ApiCardSetInputRow | null>()({ p_job_id: 'bigint' }),
+  api_card_set_done: fn<{ recorded: boolean } | null>()({ p_job_id: 'bigint', p_slides: 'jsonb', p_ms: 'integer' }),
+  api_card_image: fn<{ jpeg_b64: string; width: number; height: number } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_role: 'text', p_n: 'integer' }),
   api_card_store: fn<{ renders: number } | null>()({
     p_job_id: 'bigint', p_storage: 'text', p_path: 'text', p_jpeg_b64: 'base64', p_width: 'integer', p_height: 'integer', p_bytes: 'integer',
   }),

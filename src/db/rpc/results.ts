@@ -77,12 +77,19 @@ export type AuthResult =
   | { result: 'unknown' }
   | { result: 'revoked'; key_id: number }
   | { result: 'limited'; key_id: number; retry_after: number };
-export interface CardInputJson { title: string; features: string[]; price: string | null; template: string }
+export interface CardInputJson { title: string; features: string[]; price: string | null; template: string; marketplace?: string; variant?: number | null }
 export type CreateResult =
   | { result: 'created' | 'exists'; id: number; status: string; position: number | null; estimated_seconds: number | null }
   | { result: 'quota'; limit: number; retry_after: number };
 export interface CardRow {
   id: number; status: string; created_at: string; started_at: string | null; completed_at: string | null;
   attempts: number; error: string | null; template: string;
+  marketplace: string; choice: number | null; framed_reason: string | null; timings: Record<string, number>;
+  variants: Array<{ n: number; width: number; height: number }>;
+  slides: Array<{ role: string; n: number; width: number; height: number }>;
 }
+/** The words and marketplace of an API card, and the stage state its jobs read. */
+interface ApiCardWords { title: string; features: string[]; price: string | null; template: string; marketplace: string; choice: number | null; framed_reason: string | null; stored: boolean }
+export interface ApiCardInputRow extends ApiCardWords { cut: boolean; variants_done: boolean; photo_b64: string | null; cutout_b64: string | null }
+export interface ApiCardSetInputRow extends ApiCardWords { set_done: boolean; cutout_b64: string | null; variant_b64: string | null; main_b64: string | null }
 export interface StatsRow { day: string; status: string; count: number; avg_seconds: number | null; p95_seconds: number | null }

@@ -54,7 +54,23 @@ create table public.api_cards (
   -- how many times a result was stored: exactly-once shows as 1
   renders     integer     not null default 0,
   created_at  timestamptz not null default now(),
-  rendered_at timestamptz
+  rendered_at timestamptz,
+  -- issue 15: the generation stages. Each stage's output is recorded here (or in
+  -- api_card_images) before the next depends on it; a retried job skips recorded stages.
+  marketplace text        not null default 'wb' check (marketplace in ('wb', 'ozon')),
+  -- the variant the seller picked (1-3): at create, or later by api_card_choose()
+  choice      smallint    check (choice between 1 and 3),
+  -- the cut-out product (PNG with alpha), or the whole photo when the gate framed it
+  cutout      bytea,
+  -- why the photo was framed instead of cut out (null: cut out)
+  framed_reason text,
+  cutout_at   timestamptz,
+  variants_at timestamptz,
+  set_at      timestamptz,
+  -- the set's job (kind 'api-card-set'), enqueued once both variants and choice exist
+  set_job_id  bigint,
+  -- milliseconds per stage: {cutout, variants, set}
+  timings     jsonb       not null default '{}'::jsonb
 );
 create index api_cards_key_idx on public.api_cards (key_id, created_at);
 
@@ -62,6 +78,18 @@ create index api_cards_key_idx on public.api_cards (key_id, created_at);
 create table public.api_results (
   job_id bigint primary key references public.api_cards (job_id) on delete cascade,
   jpeg   bytea  not null
+);
+
+-- The pictures of a card's stages: its 3 variants (role 'variant', n 1-3) and its set
+-- (roles 'main', 'infographic', 'detail'; n = place in the set, from 1).
+create table public.api_card_images (
+  job_id bigint   not null references public.api_cards (job_id) on delete cascade,
+  role   text     not null check (role in ('variant', 'main', 'infographic', 'detail')),
+  n      smallint not null,
+  jpeg   bytea    not null,
+  width  integer  not null,
+  height integer  not null,
+  primary key (job_id, role, n)
 );
 
 -- Storage objects whose card is gone; the app deletes them from the bucket
@@ -76,6 +104,8 @@ alter table public.api_rate    enable row level security;
 alter table public.api_usage   enable row level security;
 alter table public.api_cards   enable row level security;
 alter table public.api_results enable row level security;
+alter table public.api_card_images enable row level security;
 alter table public.api_trash   enable row level security;
-revoke all on public.api_keys, public.api_rate, public.api_usage, public.api_cards, public.api_results, public.api_trash
+revoke all on public.api_keys, public.api_rate, public.api_usage, public.api_cards, public.api_results, public.api_trash,
+  public.api_card_images
   from public, anon, authenticated;

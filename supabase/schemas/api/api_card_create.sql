@@ -7,7 +7,8 @@
 -- idempotency key racing the first waits inside enqueue() on the unique index,
 -- then finds the same job; its api_cards insert does nothing, and it gives back
 -- the quota unit it took. The job's payload is empty: the job id finds the api_cards row.
--- History: 20261125300000_api.sql (first version), 20261205120000_flow_ack_photos.sql.
+-- History: 20261125300000_api.sql (first version), 20261205120000_flow_ack_photos.sql,
+-- 20261212120000_api_stages.sql (marketplace and variant).
 create or replace function public.api_card_create(p_key_id bigint, p jsonb, p_photo_b64 text, p_idempotency_key text)
 returns jsonb
 language plpgsql volatile security definer set search_path = ''
@@ -46,9 +47,9 @@ begin
     'kind', 'api-card',
     'idempotency_key', v_idem, 'fair_key', 'api:' || p_key_id));
 
-  insert into public.api_cards (job_id, key_id, title, features, price, template, photo)
+  insert into public.api_cards (job_id, key_id, title, features, price, template, photo, marketplace, choice)
   values (v_job.id, p_key_id, p->>'title', coalesce(p->'features', '[]'::jsonb), p->>'price', p->>'template',
-          decode(p_photo_b64, 'base64'))
+          decode(p_photo_b64, 'base64'), coalesce(p->>'marketplace', 'wb'), (p->>'variant')::smallint)
   on conflict (job_id) do nothing
   returning true into v_new;
 

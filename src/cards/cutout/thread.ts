@@ -1,0 +1,76 @@
+/**
+ * The cut-out off the main thread. Segmentation is a few hundred milliseconds of plain
+ * JavaScript loops per photo: on the main thread it would stall HTTP, the bot and the
+ * job pool's heartbeats. Cut-outs run in their own small pool of threads (one per core
+ * but one, at least one), which is also their CPU limit: more wait in line.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { BadPhotoError, type BadPhotoCode } from '../photo.ts';
+import type { CutStage } from '../generation.ts';
+
+const THREADS = Math.max(1, availableParallelism() - 1);
+const ENTRY = new URL('./thread-entry.mjs', import.meta.url);
+
+interface Pending { resolve: (r: CutStage) => void; reject: (e: Error) => void }
+interface Slot { worker: Worker; busy: boolean }
+
+const slots: Slot[] = [];
+const queue: Array<() => void> = [];
+const pending = new Map<number, Pending>();
+let nextId = 1;
+
+function spawn(): Slot {
+  const worker = new Worker(ENTRY);
+  worker.unref(); // an idle pool never keeps the process alive
+  const slot: Slot = { worker, busy: false };
+  worker.on('message', (m: { id: number; png?: Uint8Array; framedReason?: CutStage['framedReason']; error?: { name: string; code?: string; message: string } }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.error) {
+      p.reject(m.error.name === 'BadPhotoError' ? new BadPhotoError(m.error.code as BadPhotoCode, m.error.message) : new Error(m.error.message));
+    } else {
+      p.resolve({ png: Buffer.from(m.png!.buffer, m.png!.byteOffset, m.png!.byteLength), framedReason: m.framedReason ?? null });
+    }
+  });
+  worker.on('error', (err) => {
+    // A thread that dies fails what it held; the next call starts a new one.
+    const i = slots.indexOf(slot);
+    if (i >= 0) slots.splice(i, 1);
+    for (const [id, p] of pending) if ((p as Pending & { slot?: Slot }).slot === slot) { pending.delete(id); p.reject(err); }
+  });
+  return slot;
+}
+
+async function take(signal?: AbortSignal): Promise<Slot> {
+  for (;;) {
+    signal?.throwIfAborted();
+    const free = slots.find((s) => !s.busy);
+    if (free) return free;
+    if (slots.length < THREADS) {
+      const s = spawn();
+      slots.push(s);
+      return s;
+    }
+    await new Promise<void>((resolve) => queue.push(resolve));
+  }
+}
+
+/** cutoutStage() in a cut-out thread. The signal is checked before the photo goes in; a running cut-out finishes. */
+export async function cutoutInThread(photo: Buffer, opts: { signal?: AbortSignal } = {}): Promise<CutStage> {
+  const slot = await take(opts.signal);
+  slot.busy = true;
+  slot.worker.ref();
+  try {
+    const id = nextId++;
+    return await new Promise<CutStage>((resolve, reject) => {
+      pending.set(id, Object.assign({ resolve, reject }, { slot }));
+      slot.worker.postMessage({ id, photo });
+    });
+  } finally {
+    slot.busy = false;
+    slot.worker.unref();
+    queue.shift()?.();
+  }
+}

@@ -1,0 +1,24 @@
+-- api_card_choose(p_key_id, p_job_id, p_variant): the seller's pick. The same pick again
+-- is a no-op (idempotent); a different one after the first is refused ('conflict').
+-- Once the variants exist the set is enqueued (once: see api_card_set_enqueue).
+-- Returns {result: 'ok'|'conflict', choice, set_job}; null for anyone else's card.
+create or replace function public.api_card_choose(p_key_id bigint, p_job_id bigint, p_variant integer)
+returns jsonb
+language plpgsql volatile security definer set search_path = ''
+as $$
+declare v_choice smallint;
+begin
+  select choice into v_choice from public.api_cards where job_id = p_job_id and key_id = p_key_id for update;
+  if not found then return null; end if;
+  if v_choice is not null and v_choice <> p_variant then
+    return jsonb_build_object('result', 'conflict', 'choice', v_choice, 'set_job', null);
+  end if;
+  if v_choice is null then
+    update public.api_cards set choice = p_variant where job_id = p_job_id;
+  end if;
+  return jsonb_build_object('result', 'ok', 'choice', p_variant, 'set_job', public.api_card_set_enqueue(p_job_id));
+end
+$$;
+
+revoke execute on function public.api_card_choose(bigint, bigint, integer) from public, anon, authenticated;
+grant execute on function public.api_card_choose(bigint, bigint, integer) to service_role;
