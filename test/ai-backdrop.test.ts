@@ -12,7 +12,11 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import postgres from 'postgres';
 import sharp from 'sharp';
 import { aiBackdrop, aiFromConfig, forOrder, keyFingerprint, KeyPool, type AiBackdropOptions, type BackdropRequest } from '../src/ai/index.ts';
+import { ApiDb } from '../src/api/db.ts';
+import { apiCardJob } from '../src/api/jobs/api-card.ts';
+import { createKey, hashKey } from '../src/api/keys.ts';
 import { loadConfig } from '../src/config.ts';
+import type { JobContext } from '../src/worker/registry.ts';
 import { AiStore } from '../src/db/ai.ts';
 import { postgresRpc } from '../src/db/rpc/postgres.ts';
 import { createLogger, type Logger } from '../src/log.ts';
@@ -323,5 +327,43 @@ describe('the key pool', () => {
       assert.ok(!logs.text().includes(k.slice(-20)), 'and logged nowhere');
     }
     assert.equal(aiFromConfig(loadConfig({ DATABASE_URL: db.url }), postgresLimits(db.sql)), null, 'no key, no AI');
+  });
+});
+
+describe('in the api-card job (the generation stage\'s variants)', () => {
+  const product = () => sharp({ create: { width: 800, height: 800, channels: 3, background: '#e8e4dc' } })
+    .composite([{ input: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800"><rect x="260" y="180" width="280" height="440" rx="40" fill="#3a7bd5"/></svg>') }])
+    .jpeg().toBuffer();
+  const ctx = (id: string) => ({ job: { id, attempts: 1, maxAttempts: 5 }, signal: new AbortController().signal } as unknown as JobContext);
+
+  test('3 variants on AI backdrops, 3 paid calls, their cost on the card\'s key; a retried job pays nothing more; a provider down → local backdrops', async () => {
+    const api = new ApiDb(postgresRpc(db.sql));
+    const { key } = await createKey(api, { name: 'ai' });
+    const keyId = (await api.auth(hashKey(key)) as { key_id: number }).key_id;
+    const photo = await product();
+    const card = async () => String((await api.create(keyId, { title: 'Термокружка', features: ['Держит тепло'], price: '1290', template: 'clean', marketplace: 'wb', variant: null }, photo, null) as { id: number }).id);
+    const src = await source();
+    const job = apiCardJob({ db: api, backdropsFor: (k) => forOrder(src, k) });
+
+    const id = await card();
+    await job.handle({}, ctx(id));
+    assert.equal(or.calls(), 3);
+    assert.equal((await db.sql`select count(*)::int as n from ai_calls where order_key = ${`api:${id}`} and state = 'done'`)[0]!.n, 3);
+    const variants = await db.sql`select n, width, height from api_card_images where job_id = ${id} and role = 'variant' order by n`;
+    assert.deepEqual(variants.map((v) => [v.n, v.width, v.height]), [[1, 900, 1200], [2, 900, 1200], [3, 900, 1200]]);
+    const cost = await store.costStats(keyId);
+    assert.deepEqual([Number(cost.total_usd), Number(cost.orders), Number(cost.paid_calls)], [0.117, 1, 3]);
+
+    // The job retried after its variants were lost (say, a crash between the provider and the variants' record).
+    await db.sql`delete from api_card_images where job_id = ${id}`;
+    await db.sql`update api_cards set variants_at = null where job_id = ${id}`;
+    await job.handle({}, ctx(id));
+    assert.equal(or.calls(), 3, 'the recorded backdrops are reused');
+
+    or.fallback = { kind: '503' };
+    const down = await card();
+    await job.handle({}, ctx(down));
+    assert.equal((await db.sql`select count(*)::int as n from api_card_images where job_id = ${down} and role = 'variant'`)[0]!.n, 3,
+      'the card still gets its 3 variants, on local backdrops');
   });
 });
