@@ -57,9 +57,9 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
       token, apiRoot, throttle: config.TELEGRAM_THROTTLE,
       maxInlineRetrySeconds: config.TELEGRAM_INLINE_RETRY_MAX_S, retryServerErrors: false, maxRetryAttempts: 2,
     });
-    const ai = aiFromConfig(config, db.limits);
+    const ai = aiFromConfig(config, db.limits, { store: db.ai, holder: config.instanceId, log: log.child({ part: 'ai' }) });
     if (ai) {
-      log.info({ model: ai.provider.model }, 'AI copywriter on (OPENROUTER_API_KEY is set)');
+      log.info({ model: ai.provider.model, keys: ai.pool?.size ?? 1 }, 'AI copywriter on (OPENROUTER_API_KEY(S) set)');
       ai.limiter.apply().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'AI rate limits not applied yet'));
     }
     const deps = { orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes, copy: ai?.provider ?? null };
@@ -69,6 +69,7 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
   const bot = token && o.bot ? createBot({
     token, apiRoot, orders, sessions, log: log.child({ part: 'bot' }),
     queueStats: () => store.stats(),
+    aiCost: () => db.ai.costStats(),
     adminIds: config.ADMIN_IDS, maxOpenOrders: config.MAX_OPEN_ORDERS, dailyQuota: config.DAILY_ORDER_QUOTA,
     maxPhotoBytes, throttle: config.TELEGRAM_THROTTLE,
     updateBudgetMs: config.TELEGRAM_UPDATE_BUDGET_MS, abandon: abandon.signal,

@@ -61,11 +61,15 @@ const schema = z.object({
   TELEGRAM_INLINE_RETRY_MAX_S: int(2, 0, 60), // longer 429s go back to the queue
   TELEGRAM_UPDATE_BUDGET_MS: int(30_000, 1_000, 600_000), // all Telegram calls of one bot update, retries included
 
-  // Optional AI copywriter (issue 4 item 8; src/ai). Off without a key.
+  // Optional AI copywriter (issue 4 item 8) and backdrops (issue 15; src/ai). Off without a key.
   OPENROUTER_API_KEY: z.string().min(1).optional(),
+  // More keys for the pool, comma-separated; the shared limiter spreads calls over them.
+  OPENROUTER_API_KEYS: z.string().optional(),
   OPENROUTER_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://openrouter.ai/api/v1'),
   OPENROUTER_MODEL: z.string().min(1).default('openai/gpt-4o-mini'),
+  OPENROUTER_IMAGE_MODEL: z.string().min(1).default('google/gemini-2.5-flash-image'),
   AI_TIMEOUT_MS: int(20_000, 100, 120_000),
+  AI_BACKDROP_TIMEOUT_MS: int(90_000, 1_000, 600_000), // one image call; then that variant gets a local backdrop
   AI_RETRY_AFTER_MAX_S: int(5, 0, 60), // a longer 429 Retry-After skips AI for that card
   AI_RATE_PER_MINUTE: int(100, 1, 1_000_000),
   AI_RATE_PER_HOUR: int(5_000, 1, 100_000_000),

@@ -14,6 +14,7 @@ import { listen } from './http/server.ts';
 import { StatsCache } from './http/stats-cache.ts';
 import { noopJob } from './worker/jobs/noop.ts';
 import { pruneJobsJob } from './worker/jobs/prune-jobs.ts';
+import { pruneAiCallsJob } from './ai/jobs/prune-ai-calls.ts';
 import { isPeriodic, Scheduler } from './worker/schedule.ts';
 import { WorkerPool } from './worker/pool.ts';
 import { JobRegistry } from './worker/registry.ts';
@@ -48,7 +49,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
 
   const telegram = composeTelegram(config, opened, log, { bot: o.bot !== false });
   const api = composeApi(config, opened, log); // issue 8: cards over HTTP on /api
-  const kinds = [noopJob, pruneJobsJob(store, config.MAINTENANCE_EVERY_S * 1000), ...telegram.jobs, ...api.jobs];
+  const kinds = [noopJob, pruneJobsJob(store, config.MAINTENANCE_EVERY_S * 1000), pruneAiCallsJob(opened.ai, config.MAINTENANCE_EVERY_S * 1000),
+    ...telegram.jobs, ...api.jobs];
   const registry = new JobRegistry(kinds);
   const pool = o.worker === false ? undefined : new WorkerPool({
     store: measured, registry, log, workerId: config.instanceId,

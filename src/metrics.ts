@@ -114,6 +114,13 @@ export const telegramApiErrors = c('telegram_api_errors_total', 'Failed Telegram
 export const aiProviderCalls = c('ai_provider_calls_total', 'Calls to the AI provider, by outcome (ok, error, rate_limited)', ['outcome']);
 export const aiRateLimitWaits = c('ai_rate_limit_waits_total', 'Times an AI call had to wait for the shared rate limit, by window (minute, hour, day, provider_429)', ['window']);
 export const aiRateLimitWaitSeconds = c('ai_rate_limit_wait_seconds_total', 'Seconds spent waiting for the AI rate limit');
+export const aiCostUsd = c('ai_cost_usd_total', 'What the AI provider reported it charged (usage.cost, USD) for the answers this instance recorded');
+export const aiBackdrops = c('ai_backdrops_total', 'AI backdrop requests by outcome: image (new), recorded (reused, no call), or why a local backdrop is used', ['outcome']);
+export const aiRecordWindow = new client.Histogram({
+  name: 'ai_record_window_seconds',
+  help: 'From a paid answer arriving to its record being committed: a worker killed inside this window pays again',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+});
 
 // Known label sets start at 0, as the job counters do (zeroJobCounters). Telegram errors
 // are keyed by method and code, too many pairs to list: their first one is seen as a step.
@@ -125,6 +132,13 @@ export function recordTelegramError(method: string, code: number | string): void
 }
 export function recordAiCall(outcome: 'ok' | 'error' | 'rate_limited'): void {
   aiProviderCalls.inc({ outcome });
+}
+export function recordAiCost(usd: number): void {
+  if (usd > 0) aiCostUsd.inc(usd);
+}
+export function recordAiBackdrop(outcome: string, recordWindowSeconds?: number): void {
+  aiBackdrops.inc({ outcome });
+  if (recordWindowSeconds != null) aiRecordWindow.observe(recordWindowSeconds);
 }
 export function recordAiRateLimitWait(window: string, seconds: number): void {
   aiRateLimitWaits.inc({ window });

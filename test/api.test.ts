@@ -350,6 +350,19 @@ describe('HTTP API /api', () => {
     assert.ok(body.rows.some((r) => r.status === 'succeeded' && r.count >= 51));
   });
 
+  test('GET /api/stats reports the AI cost of this key\'s cards only (total, per-order average)', async () => {
+    const [{ id: keyId }] = await db.sql`select id from api_keys where prefix = ${keyA.slice(0, 11)}`;
+    const [mine1, mine2] = await db.sql`select job_id from api_cards where key_id = ${keyId} order by job_id limit 2`;
+    const [other] = await db.sql`select job_id from api_cards where key_id <> ${keyId} limit 1`;
+    // Two paid variants of one order, one of another, and someone else's order.
+    for (const [order, variant, cost] of [[`api:${mine1.job_id}`, 1, 0.04], [`api:${mine1.job_id}`, 2, 0.02], [`api:${mine2.job_id}`, 1, 0.03],
+      [`api:${other?.job_id ?? 0}`, 1, 5], ['bot:1', 1, 7]] as const) {
+      await db.sql`insert into ai_calls (call_key, order_key, state, paid_calls, cost_usd) values (${`${order}:v${variant}:backdrop`}, ${order}, 'done', 1, ${cost})`;
+    }
+    const body = await (await fetch(`${base}/api/stats?days=7`, { headers: auth(keyA) })).json() as { aiCost: Record<string, number> };
+    assert.deepEqual(body.aiCost, { totalUsd: 0.09, orders: 2, avgPerOrderUsd: 0.045, paidCalls: 3 });
+  });
+
   test('results in Supabase Storage (fake of its REST API): upload, signed URL redirect, removed with the job', async () => {
     const storage: FakeStorage = await startFakeStorage(SERVICE_KEY);
     try {

@@ -77,8 +77,12 @@ describe('conversation with a working pool', () => {
     assert.equal(rows[1].parent_id, String(id));
     assert.equal(rows[1].template, 'promo'); // bold → promo
 
+    // Two paid AI variants of one order (issue 15): their reported cost is in /stats.
+    await db.sql`insert into ai_calls (call_key, order_key, state, paid_calls, cost_usd)
+      values ('bot:1:v1:backdrop', 'bot:1', 'done', 1, 0.039), ('bot:1:v2:backdrop', 'bot:1', 'done', 1, 0.041)`;
     const stats = await after(u, () => u.sendCommand('/stats'));
     assert.match(stats.text!, /Очередь: ждут \d+/);
+    assert.match(stats.text!, /Расходы на ИИ \(по данным провайдера\): всего \$0\.0800, заказов 1, \$0\.0800 на заказ, платных вызовов 2/);
     const stranger = tg.user(1002, { languageCode: 'ru' });
     const notAdmin = await after(stranger, () => stranger.sendCommand('/stats'));
     assert.match(notAdmin.text!, /\/start — новая карточка/);

@@ -13,7 +13,7 @@ import { createTestDb, type TestDb } from './support/db.ts';
 import { waitFor } from './support/wait.ts';
 
 const log = createLogger({ level: 'silent' });
-const KINDS = ['prune-bot-tables', 'prune-jobs', 'sweep-api-results'];
+const KINDS = ['prune-ai-calls', 'prune-bot-tables', 'prune-jobs', 'sweep-api-results'];
 
 /** A counter from /metrics text, or from this process' registry (all in-process instances share it). */
 async function counter(base: string | null, name: string, labels: string): Promise<number> {
@@ -42,6 +42,9 @@ describe('3 instances, 3 periods', () => {
       returning id`;
     await db.sql`insert into public.processed_updates (update_id, processed_at) values (42, now() - interval '2 days')`;
     await db.sql`insert into public.api_trash (path) values ('cards/gone.jpg')`;
+    await db.sql`insert into public.ai_calls (call_key, order_key, state, paid_calls, result, recorded_at)
+      values ('bot:9:v1:backdrop', 'bot:9', 'done', 1, '\\x89504e47', now() - interval '2 days'),
+             ('bot:9:v2:backdrop', 'bot:9', 'done', 1, '\\x89504e47', now())`;
     const base0 = await Promise.all(KINDS.map((k) => counter(null, 'worker_jobs_total', `kind="${k}"`)));
 
     apps = await Promise.all(['sched-a', 'sched-b', 'sched-c'].map((id) => startApp(loadConfig({
@@ -87,6 +90,8 @@ describe('3 instances, 3 periods', () => {
     assert.equal((await db.sql`select 1 from public.jobs where id = ${old.id}`).length, 0, 'prune-jobs deleted the old job');
     assert.equal((await db.sql`select 1 from public.processed_updates where update_id = 42`).length, 0, 'prune-bot-tables ran');
     assert.equal((await db.sql`select 1 from public.api_trash`).length, 0, 'sweep-api-results ran');
+    assert.deepEqual((await db.sql`select call_key from public.ai_calls where result is not null`).map((r) => r.call_key),
+      ['bot:9:v2:backdrop'], 'prune-ai-calls cleared the old backdrop bytes, kept the fresh ones');
   });
 });
 

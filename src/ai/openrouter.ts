@@ -47,10 +47,11 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 /**
- * Sends one chat completion and returns the assistant message content.
- * `timeoutMs` bounds the whole call (headers and body); `signal` aborts it from outside.
+ * POSTs one chat completion body and returns the parsed JSON answer, or throws an
+ * AiCallError. `timeoutMs` bounds the whole call (headers and body); `signal` aborts it
+ * from outside.
  */
-export async function chatCompletion(o: OpenRouterOptions, req: ChatRequest, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+export async function postChat(o: Omit<OpenRouterOptions, 'model'>, payload: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<any> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const url = `${o.baseUrl.replace(/\/+$/, '')}/chat/completions`;
@@ -64,13 +65,7 @@ export async function chatCompletion(o: OpenRouterOptions, req: ChatRequest, tim
         'content-type': 'application/json',
         ...(o.appName ? { 'x-title': o.appName } : {}),
       },
-      body: JSON.stringify({
-        model: o.model,
-        messages: req.messages,
-        ...(req.responseFormat ? { response_format: req.responseFormat } : {}),
-        ...(req.temperature != null ? { temperature: req.temperature } : {}),
-        ...(req.maxTokens != null ? { max_tokens: req.maxTokens } : {}),
-      }),
+      body: JSON.stringify(payload),
       signal: combined,
     });
     text = await res.text();
@@ -94,7 +89,19 @@ export async function chatCompletion(o: OpenRouterOptions, req: ChatRequest, tim
     if (code >= 500) throw new AiCallError('server_error', `error ${code} in body`, code);
     throw new AiCallError('rejected', `error ${Number.isFinite(code) ? code : '?'} in body`, Number.isFinite(code) ? code : undefined);
   }
+  return body;
+}
+
+/** Sends one chat completion and returns the assistant message content. */
+export async function chatCompletion(o: OpenRouterOptions, req: ChatRequest, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  const body = await postChat(o, {
+    model: o.model,
+    messages: req.messages,
+    ...(req.responseFormat ? { response_format: req.responseFormat } : {}),
+    ...(req.temperature != null ? { temperature: req.temperature } : {}),
+    ...(req.maxTokens != null ? { max_tokens: req.maxTokens } : {}),
+  }, timeoutMs, signal);
   const content = body?.choices?.[0]?.message?.content;
-  if (typeof content !== 'string') throw new AiCallError('bad_response', 'no message content', res.status);
+  if (typeof content !== 'string') throw new AiCallError('bad_response', 'no message content');
   return content;
 }

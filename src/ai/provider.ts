@@ -75,7 +75,7 @@ export function createCopyProvider(opts: CopyProviderOptions): CopyProvider {
         }
         attempts++;
         try {
-          const content = await chatCompletion(opts, request, Math.max(1, Math.min(opts.timeoutMs, left())), signal);
+          const content = await chatCompletion({ ...opts, apiKey: token.apiKey ?? opts.apiKey }, request, Math.max(1, Math.min(opts.timeoutMs, left())), signal);
           const copy = parseCopy(content, seller);
           if (!copy) { recordAiCall('error'); return fallback('bad_response'); }
           recordAiCall('ok');
@@ -85,6 +85,7 @@ export function createCopyProvider(opts: CopyProviderOptions): CopyProvider {
           if (err.kind === 'rate_limited') {
             recordAiCall('rate_limited');
             const wait = err.retryAfterMs ?? DEFAULT_429_WAIT_MS;
+            await opts.limiter.cooldown(token.keyId, wait);
             // Wait once, and only when it is short and fits the budget; otherwise this
             // card goes out with the seller's words rather than holding a slot.
             if (waited429 || wait > maxRetryAfterMs || wait + 200 > left()) return fallback('rate_limited');

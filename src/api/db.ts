@@ -71,5 +71,6 @@ export class ApiDb {
     return { ...rest, jpeg: fromBase64(jpeg_b64) };
   }
   stats(keyId: number, days: number) { return this.rpc.call('api_stats', { p_key_id: keyId, p_days: days }); }
+  aiCost(keyId: number) { return this.rpc.call('ai_cost_stats', { p_api_key_id: keyId }); }
   prune() { return this.rpc.call('api_prune', {}); }
 }

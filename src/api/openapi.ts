@@ -108,7 +108,7 @@ export function openApiDocument(serverUrl?: string) {
       },
       '/api/stats': {
         get: {
-          summary: 'Per day and status: count, average and p95 duration (this key\'s cards)',
+          summary: 'Per day and status: count, average and p95 duration; and the AI cost reported by the provider (this key\'s cards)',
           parameters: statsParams,
           responses: { 200: { description: 'The report', content: json('Stats') }, ...errors },
         },

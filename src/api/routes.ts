@@ -234,11 +234,12 @@ export function apiHandlers(d: ApiDeps) {
   const stats = async (c: Context<Env>) => {
     const q = StatsQuery.safeParse(c.req.query());
     if (!q.success) throw invalid(describeIssues(q.error));
-    const rows = await d.db.stats(c.get('keyId'), q.data.days);
+    const [rows, ai] = await Promise.all([d.db.stats(c.get('keyId'), q.data.days), d.db.aiCost(c.get('keyId'))]);
     const num = (v: unknown) => (v == null ? null : Number(v));
     return c.json({
       days: q.data.days,
       rows: rows.map((r) => ({ day: r.day, status: r.status, count: Number(r.count), avgSeconds: num(r.avg_seconds), p95Seconds: num(r.p95_seconds) })),
+      aiCost: { totalUsd: Number(ai.total_usd), orders: Number(ai.orders), avgPerOrderUsd: num(ai.avg_per_order_usd), paidCalls: Number(ai.paid_calls) },
     });
   };
 

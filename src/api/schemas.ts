@@ -74,7 +74,11 @@ export const StatsRow = z.object({
   avgSeconds: z.number().nullable().meta({ description: 'Average created → finished, finished jobs only' }),
   p95Seconds: z.number().nullable(),
 });
-export const Stats = z.object({ days: z.number().int(), rows: z.array(StatsRow) });
+/** What the AI provider reported it charged for this key's cards (all time, USD). */
+export const AiCost = z.object({
+  totalUsd: z.number(), orders: z.number().int(), avgPerOrderUsd: z.number().nullable(), paidCalls: z.number().int(),
+});
+export const Stats = z.object({ days: z.number().int(), rows: z.array(StatsRow), aiCost: AiCost });
 
 export const ErrorBody = z.object({
   error: z.object({

@@ -2,6 +2,7 @@
 import type { Context, SessionFlavor } from 'grammy';
 import type { BotSessionStore } from '../db/bot-session.ts';
 import type { OrderStore } from '../db/orders.ts';
+import type { AiCostStats } from '../db/rpc/results.ts';
 import type { QueueStats } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 import type { Lang, Messages } from '../i18n/index.ts';
@@ -34,6 +35,8 @@ export interface BotDeps {
   orders: OrderStore;
   sessions: BotSessionStore;
   queueStats(): Promise<QueueStats>;
+  /** What the AI provider reported it charged (admin /stats); absent = not shown. */
+  aiCost?(): Promise<AiCostStats>;
   log: Logger;
   adminIds: number[];
   maxOpenOrders: number;

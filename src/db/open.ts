@@ -3,6 +3,7 @@
 // wake-ups inside the queue store; an advisory-lock polling leader over a direct session).
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { AiStore } from './ai.ts';
 import { BotSessionStore } from './bot-session.ts';
 import { startEmbedded } from './embedded.ts';
 import { AdvisoryLeader, LeaseLeader, type Leader } from './leader.ts';
@@ -22,6 +23,8 @@ export interface Database {
   readonly orders: OrderStore;
   readonly sessions: BotSessionStore;
   readonly limits: RateLimitStore;
+  /** The AI stage's key pool and paid-call ledger. */
+  readonly ai: AiStore;
   /** Long-polling leadership for bot `botId`: an advisory lock (direct) or a lease row (rpc). */
   pollingLeader(botId: number, holder: string): Leader;
   /** Closes the store and, in embedded mode, stops the embedded Postgres. */
@@ -37,7 +40,7 @@ function over(store: PostgresStore | SupabaseStore, leader: (sessions: BotSessio
   const sessions = new BotSessionStore(rpc);
   return {
     mode: rpc.mode, rpc, store, sessions,
-    orders: new OrderStore(rpc), limits: new RateLimitStore(rpc),
+    orders: new OrderStore(rpc), limits: new RateLimitStore(rpc), ai: new AiStore(rpc),
     pollingLeader: (botId, holder) => leader(sessions, botId, holder),
     close,
   };

@@ -87,6 +87,8 @@ const en = {
     `Workers: ${s.workers}, oldest queued ${s.oldest} s\n24 h: ${s.succeeded} succeeded, ${s.failed} failed, avg ${s.avg} s, p95 ${s.p95} s\n` +
     `Orders today: ${s.today} (${s.sent} sent, ${s.open} open, ${s.failedOrders} failed, ${s.undeliverable} undeliverable), ` +
     `${s.users} users; render avg ${s.renderMs} ms; delivered p50 ${s.p50} s, p95 ${s.p95d} s`,
+  statsAi: (s: { total: string; orders: number; avg: string; calls: number }) =>
+    `AI cost (reported by the provider): ${s.total} total, ${s.orders} orders, ${s.avg} per order, ${s.calls} paid calls`,
   error: 'Something went wrong on my side. Please try again in a minute.',
   commands: {
     start: 'New card', status: 'Orders in progress', cancel: 'Cancel an order', history: 'Last cards',

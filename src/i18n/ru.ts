@@ -90,6 +90,8 @@ const ru: typeof en = {
     `Воркеров: ${s.workers}, самая старая задача ждёт ${s.oldest} с\n24 ч: успешно ${s.succeeded}, ошибок ${s.failed}, в среднем ${s.avg} с, p95 ${s.p95} с\n` +
     `Заказов сегодня: ${s.today} (доставлено ${s.sent}, в работе ${s.open}, ошибок ${s.failedOrders}, недоставляемых ${s.undeliverable}), ` +
     `пользователей ${s.users}; рендер в среднем ${s.renderMs} мс; доставка p50 ${s.p50} с, p95 ${s.p95d} с`,
+  statsAi: (s: { total: string; orders: number; avg: string; calls: number }) =>
+    `Расходы на ИИ (по данным провайдера): всего ${s.total}, заказов ${s.orders}, ${s.avg} на заказ, платных вызовов ${s.calls}`,
   error: 'Что-то пошло не так на моей стороне. Попробуйте, пожалуйста, через минуту.',
   commands: {
     start: 'Новая карточка', status: 'Заказы в работе', cancel: 'Отменить заказ', history: 'Последние карточки',

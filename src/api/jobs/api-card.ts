@@ -16,7 +16,8 @@ import { PermanentError } from '../../worker/retry.ts';
 // {key} that was never read; zod drops it.
 export const apiCardPayload = z.object({});
 
-export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource }) {
+/** `backdropsFor(orderKey)`: a backdrop source for one card (the AI's: its paid calls are keyed by the order). */
+export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdropsFor?: (orderKey: string) => BackdropSource }) {
   return defineJob({
     kind: 'api-card',
     payload: apiCardPayload,
@@ -60,7 +61,8 @@ export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource }) {
       if (!cut) throw new PermanentError(`card ${id} has no recorded cut-out`);
 
       const t1 = performance.now();
-      const variants = await variantsStage(cut, { template, marketplace, title: input.title, backdrops: d.backdrops, signal });
+      const backdrops = d.backdropsFor?.(`api:${id}`) ?? d.backdrops;
+      const variants = await variantsStage(cut, { template, marketplace, title: input.title, backdrops, signal });
       const r = await d.db.variantsDone(id, variants, performance.now() - t1);
       if (!r) throw new PermanentError(`card ${id} was deleted while making its variants`);
       return { framed, variants: variants.length, recorded: r.recorded, setJob: r.set_job };

@@ -10,7 +10,8 @@
 // parameters as text, where a bytea would travel as hex, twice the size).
 import type { HistoryRowRaw, JobRow, JobStatus, QueueStats } from '../store.ts';
 import type {
-  ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order, OrderStats, QueuePosition, RateTake, StatsRow,
+  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
+  OrderStats, QueuePosition, RateTake, StatsRow,
 } from './results.ts';
 
 export type SqlType = 'text' | 'base64' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'bigint[]' | 'integer[]';
@@ -113,6 +114,16 @@ export const CATALOG = {
     { p_key_id: 'bigint', p_job_id: 'bigint' }),
   api_stats: fn<StatsRow[]>()({ p_key_id: 'bigint', p_days: 'integer' }),
   api_prune: fn<string[]>()({}),
+  // the AI stage: key pool and paid-call ledger (supabase/schemas/ai)
+  ai_key_take: fn<AiKeyTake>()({ p_keys: 'jsonb', p_limits: 'text?' }),
+  ai_key_cooldown: fn<Void>()({ p_key: 'text', p_ms: 'integer' }),
+  ai_call_claim: fn<AiCallClaim>()({ p_call_key: 'text', p_order_key: 'text', p_holder: 'text', p_lease_seconds: 'integer' }),
+  ai_call_done: fn<{ state: 'done' | 'failed'; first: boolean }>()({
+    p_call_key: 'text', p_holder: 'text', p_image_b64: 'base64', p: 'jsonb',
+  }),
+  ai_call_release: fn<Void>()({ p_call_key: 'text', p_holder: 'text' }),
+  ai_cost_stats: fn<AiCostStats>()({ p_api_key_id: 'bigint?' }),
+  ai_prune: fn<number>()({ p_bytes_hours: 'integer?', p_limit: 'integer?' }),
 } as const;
 
 export type FnName = keyof typeof CATALOG;

@@ -56,6 +56,17 @@ export interface OrderStats {
 
 export interface RateTake { ok: boolean; retry_in_ms?: number }
 
+// The AI stage's (src/ai) results: the key pool and the paid-call ledger.
+export type AiKeyTake = { ok: true; key_id: string } | { ok: false; retry_in_ms: number };
+export type AiCallClaim =
+  | { state: 'done'; image_b64: string | null; cost_usd: number | string }
+  | { state: 'failed'; outcome: string | null }
+  | { state: 'busy'; retry_in_ms: number }
+  | { state: 'claimed'; claims: number };
+export interface AiCostStats {
+  total_usd: number | string; orders: number; avg_per_order_usd: number | string | null; paid_calls: number; calls: number;
+}
+
 // The HTTP API's (src/api) rows.
 export interface KeyRow {
   id: number; name: string; prefix: string; rate_per_minute: number; daily_quota: number;
