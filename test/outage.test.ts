@@ -124,7 +124,8 @@ describe('deploy: SIGTERM with an overlapping new instance', () => {
   });
 
   test('old instance: 503 first, finishes what it can, hands back the rest unspent, exits 0; the new one finishes everything once', { timeout: 120_000 }, async () => {
-    const env = { DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'info', JOB_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '3000' };
+    // No scheduled maintenance: its jobs would take the old instance's first slots.
+    const env = { DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'info', JOB_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '3000', MAINTENANCE_EVERY_S: '0' };
     const old = spawnCli(['start', '--no-bot'], { ...env, INSTANCE_ID: 'old' });
     procs.push(old);
     const { port } = await old.waitForJson<{ port: number; msg: string }>((o) => /HTTP on/.test(o.msg ?? ''), 30_000);
@@ -132,8 +133,9 @@ describe('deploy: SIGTERM with an overlapping new instance', () => {
     const quick = await store.enqueue(Array.from({ length: 2 }, () => ({ kind: 'noop', payload: { ms: 1000 } })));
     const slow = await store.enqueue(Array.from({ length: 2 }, () => ({ kind: 'noop', payload: { ms: 20_000 } })));
     const rest = await store.enqueue(Array.from({ length: 30 }, () => ({ kind: 'noop', payload: { ms: 20 } })));
+    const firstFour = [...quick, ...slow].map((j) => j.id);
     await waitFor(async () => {
-      const [r] = await db.sql`select count(*)::int as n from public.jobs where lease_owner = 'old'`;
+      const [r] = await db.sql`select count(*)::int as n from public.jobs where id = any(${firstFour}::bigint[]) and lease_owner = 'old'`;
       return r.n === 4;
     }, 10_000, 'old to take four');
 

@@ -69,29 +69,21 @@ export interface FakeTelegramWebhookOptions {
 export interface FakeTelegramOptions {
   /** Bot token; the part before ':' is the bot's user id. Default '123456789:TEST-TOKEN'. */
   token?: string;
-  botUsername?: string;
-  botFirstName?: string;
   /** Port to listen on (127.0.0.1). Default 0 = random. */
   port?: number;
-  /** update_id of the first update. Default 100000. */
-  firstUpdateId?: number;
   webhook?: FakeTelegramWebhookOptions;
   limits?: Partial<FakeTelegramLimits>;
   /**
    * Optional emulation of Telegram's flood limits: when exceeded, message-sending
    * methods fail with 429 (retry_after = `retryAfter`, default 1). Off by default.
    */
-  rateLimit?: { perChatPerSecond?: number; globalPerSecond?: number; retryAfter?: number };
-  /** sendPhoto with bytes that are not a JPEG/PNG/WEBP/GIF fails with IMAGE_PROCESS_FAILED. Default false. */
-  strictPhotos?: boolean;
+  rateLimit?: { perChatPerSecond?: number; retryAfter?: number };
   /**
    * Like Telegram, the bot can't message a user who never wrote to it
    * (403 "Forbidden: bot can't initiate conversation with a user"). Default true.
    * Users can also be created with `{ started: true }`.
    */
   requireStart?: boolean;
-  /** sendPhoto/sendDocument with an http(s) URL downloads it (like Telegram). Default true. */
-  fetchUrls?: boolean;
 }
 
 /** Fault to inject into an API call. */
@@ -1086,7 +1078,7 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly failQueue = new Map<string, FailSpec[]>();
   private readonly failingChats = new Map<number, FailSpec>();
   private chaosOpts: (ChaosOptions & { rng: () => number }) | null = null;
-  private readonly rateWindow = { global: [] as number[], perChat: new Map<number, number[]>() };
+  private readonly rateWindow = { perChat: new Map<number, number[]>() };
   private readonly changeListeners = new Set<() => void>();
   private readonly handlers = new Map<string, { name: string; fn: Handler }>();
   private readonly closeController = new AbortController();
@@ -1104,8 +1096,8 @@ class FakeTelegramServer implements FakeTelegram {
     this.botInfo = {
       id: botId,
       is_bot: true,
-      first_name: opts.botFirstName ?? 'Fake Test Bot',
-      username: opts.botUsername ?? 'fake_test_bot',
+      first_name: 'Fake Test Bot',
+      username: 'fake_test_bot',
       can_join_groups: true,
       can_read_all_group_messages: false,
       supports_inline_queries: false,
@@ -1121,7 +1113,7 @@ class FakeTelegramServer implements FakeTelegram {
       timeoutMs: 5000,
       ...opts.webhook,
     };
-    this.nextUpdateId = opts.firstUpdateId ?? 100000;
+    this.nextUpdateId = 100000;
     this.registerBuiltins();
   }
 
@@ -1347,7 +1339,6 @@ class FakeTelegramServer implements FakeTelegram {
       const now = Date.now();
       const n = Array.isArray(result) ? result.length : 1;
       for (let i = 0; i < n; i++) {
-        this.rateWindow.global.push(now);
         let arr = this.rateWindow.perChat.get(call.chatId);
         if (!arr) this.rateWindow.perChat.set(call.chatId, (arr = []));
         arr.push(now);
@@ -1359,8 +1350,6 @@ class FakeTelegramServer implements FakeTelegram {
     const rl = this.opts.rateLimit;
     if (!rl || !MESSAGE_SENDING.test(method)) return undefined;
     const cutoff = Date.now() - 1000;
-    this.rateWindow.global = this.rateWindow.global.filter((t) => t > cutoff);
-    if (rl.globalPerSecond !== undefined && this.rateWindow.global.length >= rl.globalPerSecond) return rl.retryAfter ?? 1;
     if (chatId !== undefined && rl.perChatPerSecond !== undefined) {
       const arr = (this.rateWindow.perChat.get(chatId) ?? []).filter((t) => t > cutoff);
       this.rateWindow.perChat.set(chatId, arr);
@@ -1745,7 +1734,6 @@ class FakeTelegramServer implements FakeTelegram {
       fileName = ref.file.filename || undefined;
       mime = ref.file.contentType && ref.file.contentType !== 'application/octet-stream' ? ref.file.contentType : undefined;
     } else {
-      if (this.opts.fetchUrls === false) throw bad('wrong file identifier/HTTP URL specified');
       try {
         const r = await fetch(ref.url, { signal: AbortSignal.timeout(5000) });
         if (!r.ok) throw new Error(String(r.status));
@@ -1760,7 +1748,7 @@ class FakeTelegramServer implements FakeTelegram {
     if (bytes.length === 0) throw bad('file must be non-empty');
     if (kind === 'photo') {
       const sniff = sniffImage(bytes);
-      if (!sniff && this.opts.strictPhotos) throw bad('IMAGE_PROCESS_FAILED');
+      if (!sniff) throw bad('IMAGE_PROCESS_FAILED'); // as Telegram: a photo must be an image
       const width = sniff?.width || 1280;
       const height = sniff?.height || 960;
       if (sniff && sniff.width && sniff.height && (width + height > 10000 || Math.max(width / height, height / width) > 20)) {
