@@ -32,7 +32,6 @@ const safeEqual = (a: string, b: string) => {
 export type WebhookHandlers = ReturnType<typeof telegramWebhook>;
 
 export function telegramWebhook(d: TelegramWebhookDeps) {
-  const inFlight = new Set<Promise<unknown>>();
 
   // Telegram's updates are a few KB; anything near a megabyte is not from Telegram.
   const limit = limitBody(1024 * 1024,
@@ -63,8 +62,6 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
       return c.json({ ok: true, duplicate: true });
     }
     const work = d.handle(update);
-    inFlight.add(work);
-    work.catch(() => {}).finally(() => inFlight.delete(work));
     const r = await Promise.race([work.then(() => 'done' as const, (err) => err as Error), sleep(d.answerWithinMs ?? 800, 'late' as const)]);
     if (r instanceof Error) {
       await d.updates.releaseUpdate(update.update_id).catch(() => {});
@@ -80,7 +77,5 @@ export function telegramWebhook(d: TelegramWebhookDeps) {
   return {
     secretOnly,
     update: [limit, update],
-    /** Waits for handlers still running after their webhook answered. */
-    drain: async () => { await Promise.allSettled([...inFlight]); },
   };
 }
