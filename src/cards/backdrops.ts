@@ -9,6 +9,7 @@
 import sharp from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
 import type { CutoutOk } from './cutout/index.ts';
+import { DESIGN_HEIGHT, DESIGN_WIDTH } from './designs.ts';
 import type { TemplateId } from './templates.ts';
 
 export const VARIANTS = [1, 2, 3] as const;
@@ -23,8 +24,9 @@ interface Backdrop {
   shadow: number;
 }
 
-const W = 900;
-const H = 1200;
+// Every card and slide is drawn at the design size (scaled later for larger outputs).
+const W = DESIGN_WIDTH;
+const H = DESIGN_HEIGHT;
 
 function studio(top: string, bottom: string, glow: string, glowOpacity: number): string {
   return `<defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="${top}"/><stop offset="1" stop-color="${bottom}"/></linearGradient>` +

@@ -7,15 +7,16 @@
 import sharp from 'sharp';
 import { backdropPixels } from './backdrops.ts';
 import { Canvas, type RawImage } from './canvas.ts';
-import type { Content } from './designs.ts';
+import { DESIGN_HEIGHT, DESIGN_WIDTH, type Content } from './designs.ts';
 import { face, setLine, type Align, type FontId } from './fonts.ts';
 import { glyphMasks } from './glyph-cache.ts';
 import { hexRgb } from './photo.ts';
 import type { TemplateId } from './templates.ts';
 import { baselineOf, fitBlock, fitList, type Block } from './text.ts';
 
-const W = 900;
-const H = 1200;
+// Every card and slide is drawn at the design size (scaled later for larger outputs).
+const W = DESIGN_WIDTH;
+const H = DESIGN_HEIGHT;
 
 export interface ComposedSlide {
   jpeg: Buffer;
