@@ -32,6 +32,7 @@ describe('database outage', () => {
     const app = spawnCli(['start', '--no-bot'], {
       DATABASE_URL: proxy.urlFor(db.url), PORT: '0', INSTANCE_ID: 'survivor', LOG_LEVEL: 'info',
       JOB_CONCURRENCY: '8', LEASE_SECONDS: '30', POLL_INTERVAL_MS: '60000', // wake-ups can only come from NOTIFY
+      MAINTENANCE_EVERY_S: '0', // the queue-wide counts below are about this test's jobs only
     });
     procs.push(app);
     const { port } = await app.waitForJson<{ port: number; msg: string }>((o) => /HTTP on/.test(o.msg ?? ''), 30_000);
