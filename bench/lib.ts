@@ -8,6 +8,10 @@ import postgres from 'postgres';
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const BENCH = fileURLToPath(new URL('./', import.meta.url));
 export const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Where fresh databases are made: the machine's Postgres, or a scenario's own cluster (useCluster). */
+let adminUrl = ADMIN_URL;
+/** Point createDb()/withAdmin() at another cluster (the throughput scenario's dedicated one); null = back to ADMIN_URL. */
+export function useAdminUrl(url: string | null) { adminUrl = url ?? ADMIN_URL; }
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 for (const u of [ADMIN_URL, REDIS_URL]) {
@@ -20,13 +24,13 @@ export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function dbUrl(name: string) {
-  const u = new URL(ADMIN_URL);
+  const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   return u.toString();
 }
 
 export async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try { return await fn(sql); } finally { await sql.end({ timeout: 2 }); }
 }
 
@@ -117,7 +121,7 @@ export const toParent = (m: unknown) => process.stdout.write(JSON.stringify(m) +
  * cutime/cstime (the postmaster reaps them). Differences of two readings give the server
  * side's cost of a run, which the worker's own CPU figure does not show.
  */
-export function serverCpuMs(): number {
+export function serverCpuMs(only?: 'postgres' | 'redis-server'): number {
   const tick = 100; // USER_HZ on Linux
   let ticks = 0;
   for (const pid of readdirSync('/proc')) {
@@ -126,6 +130,7 @@ export function serverCpuMs(): number {
     try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     if (comm !== 'postgres' && comm !== 'redis-server') continue;
+    if (only && comm !== only) continue;
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields after comm: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14)
     ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);

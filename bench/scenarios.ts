@@ -3,7 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { ROOT, createDb, withAdmin, withDb, median, nowMs, pct, round, serverCpuMs, sleep, spawnChild, type Child } from './lib.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { ROOT, createDb, useAdminUrl, withAdmin, withDb, median, nowMs, pct, round, serverCpuMs, sleep, spawnChild, type Child } from './lib.ts';
+import { startCluster, type Cluster } from './fleet/cluster.ts';
 import { loadSystem } from './systems/index.ts';
 import type { Ctx } from './systems/types.ts';
 
@@ -70,9 +72,46 @@ async function startWorkers(e: Entry, ctx: Ctx, procs: number, extraNodeArgs: st
   };
 }
 
-/** The cluster's current WAL position, in bytes. */
-const walLsn = () => withAdmin(async (sql) =>
-  BigInt((await sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`)[0].b));
+/** The cluster's current WAL position, in bytes, and its WAL counters (pg_stat_wal). */
+const walNow = () => withAdmin(async (sql) => {
+  const [r] = await sql`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b, w.wal_sync::float8 as syncs,
+    w.wal_records::float8 as records, w.wal_fpi::float8 as fpi from pg_stat_wal w`;
+  return { bytes: BigInt(r.b), syncs: r.syncs as number, records: r.records as number, fpi: r.fpi as number };
+});
+
+/**
+ * The throughput scenario's own Postgres cluster (bench/fleet/cluster.ts: initdb, the
+ * machine's settings, pg_stat_statements), so that dbCpuMs and WAL are the system under
+ * test's alone and not whatever else runs on the machine's shared Postgres. Every
+ * Postgres system runs on it with the same settings. BENCH_SHARED_PG=1 keeps the old
+ * behaviour (BENCH_DATABASE_URL, machine-wide CPU). BENCH_PGSS=top|all writes a
+ * pg_stat_statements profile of every drain to bench/results/pgss/ (all: statements
+ * inside functions too, which costs some CPU itself).
+ */
+let cluster: Cluster | null = null;
+const PGSS = process.env.BENCH_PGSS;
+
+/** Per-statement cost of one drain, from pg_stat_statements (reset before the drain). */
+async function pgssProfile(label: string, dbUrl: string, n: number) {
+  const db = new URL(dbUrl).pathname.slice(1);
+  const rows = await withAdmin((sql) => sql`
+    select calls::float8, total_exec_time::float8 as ms, rows::float8, shared_blks_hit::float8 as hit,
+           shared_blks_dirtied::float8 as dirtied, wal_records::float8 as walrec, wal_fpi::float8 as fpi,
+           wal_bytes::float8 as walb, toplevel, regexp_replace(query, '\\s+', ' ', 'g') as query
+      from pg_stat_statements s join pg_database d on d.oid = s.dbid
+     where d.datname = ${db} order by total_exec_time desc limit 25`);
+  const tables = await withDb(dbUrl, (sql) => sql`
+    select relname, n_tup_ins::float8 as ins, n_tup_upd::float8 as upd, n_tup_hot_upd::float8 as hot, n_tup_del::float8 as del
+      from pg_stat_user_tables where n_tup_ins + n_tup_upd + n_tup_del > 0 order by relname`);
+  const f = (x: number) => (x / n).toFixed(3);
+  const lines = [`# ${label}: ${n} jobs; per job: calls, exec ms, rows, shared blks hit, dirtied, WAL records, FPI, WAL bytes`,
+    ...rows.map((r) => [f(r.calls), f(r.ms), f(r.rows), f(r.hit), f(r.dirtied), f(r.walrec), f(r.fpi), f(r.walb),
+      r.toplevel ? 'top' : 'nested', String(r.query).slice(0, 220)].join('\t')),
+    '# tables: inserts, updates, HOT updates, deletes (whole drain incl. seeding)',
+    ...tables.map((t) => `${t.relname}\t${t.ins}\t${t.upd}\t${t.hot}\t${t.del}`)];
+  mkdirSync(`${ROOT}bench/results/pgss`, { recursive: true });
+  writeFileSync(`${ROOT}bench/results/pgss/${label.replace(/[^\w-]/g, '_')}.txt`, lines.join('\n') + '\n');
+}
 
 /** Pre-enqueue n jobs, start procs workers, time until every job is recorded finished. */
 async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNodeArgs: string[] = []) {
@@ -83,9 +122,13 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
     // queue that has been running for a while has (autovacuum would do it mid-run otherwise).
     if (e.system !== 'bullmq') await withDb(ctx.dbUrl, (sql) => sql.unsafe('vacuum analyze'));
     const mon = await sys.monitor(ctx);
-    const wal = e.system === 'bullmq' ? null : walLsn;
+    const pgQueue = e.system !== 'bullmq';
+    // On the dedicated cluster: its processes only; BullMQ: the Redis server only.
+    const cpuNow = () => (cluster && pgQueue ? cluster.cpuMs() : serverCpuMs(cluster ? 'redis-server' : undefined));
+    const wal = pgQueue ? walNow : null;
+    if (PGSS && cluster && pgQueue) await withAdmin((sql) => sql`select pg_stat_statements_reset()`);
     const wal0 = await wal?.();
-    const cpu0 = serverCpuMs();
+    const cpu0 = cpuNow();
     const w = await startWorkers(e, ctx, procs, extraNodeArgs);
     try {
       await w.handled(n, 600_000);
@@ -98,9 +141,10 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
         await sleep(5);
       }
       const t1 = nowMs();
-      const dbCpuMs = serverCpuMs() - cpu0;
+      const dbCpuMs = cpuNow() - cpu0;
       const wal1 = await wal?.();
       const res = await w.stop();
+      if (PGSS && cluster && pgQueue) await pgssProfile(e.label, ctx.dbUrl, n);
       const t0 = Math.min(...res.filter((r) => r.count > 0).map((r) => r.firstAt));
       const seconds = (t1 - t0) / 1000;
       return {
@@ -108,9 +152,12 @@ async function drain(e: Entry, n: number, jobMs: number, procs: number, extraNod
         workerCpuMs: res.reduce((a, r) => a + r.cpuMs, 0),
         // Postgres (or Redis) CPU over the same span: the other half of a job's cost.
         dbCpuMs,
-        // WAL the cluster wrote over the drain, per job (cluster-wide: anything else writing
-        // to this Postgres meanwhile is counted too). Not for BullMQ (Redis).
-        ...(wal0 !== undefined && wal1 !== undefined ? { walBytesPerJob: Number(wal1 - wal0) / n } : {}),
+        // WAL the cluster wrote over the drain, per job, and its WAL flushes (fsyncs: one per
+        // synchronous commit that had to wait) per 1,000 jobs. Not for BullMQ (Redis).
+        ...(wal0 && wal1 ? {
+          walBytesPerJob: Number(wal1.bytes - wal0.bytes) / n,
+          walSyncsPerKJob: ((wal1.syncs - wal0.syncs) * 1000) / n,
+        } : {}),
         // from the last job's run to the database showing every job finished
         recordLagMs: t1 - ranAt,
         writeCalls: res.reduce((a, r) => a + (r.syscalls?.writes ?? 0), 0),
@@ -208,9 +255,21 @@ export async function runScenarios(o: Options) {
   if (want('throughput')) {
     const n = o.quick ? 4_000 : 20_000;
     log(`throughput: ${n} no-op jobs, one process at concurrency ${CONCURRENCY}`);
-    const rows = await repeat(pick(ENTRIES.map((e) => e.label)), o, 'jobsPerSec', (e) => drain(e, n, 0, 1, profArgs(o, `throughput-${e.label}`)));
-    addRatios(rows, 'jobsPerSec');
-    emit('throughput', rows, { jobs: n, concurrency: CONCURRENCY, runs: o.runs });
+    if (!process.env.BENCH_SHARED_PG) {
+      cluster = await startCluster({ settings: PGSS ? { 'pg_stat_statements.track': PGSS } : {} });
+      useAdminUrl(cluster.adminUrl);
+      if (PGSS) await withAdmin((sql) => sql`create extension if not exists pg_stat_statements`);
+      log(`throughput: a dedicated Postgres cluster on port ${cluster.port} (DB CPU and WAL are the system under test's alone)`);
+    }
+    try {
+      const rows = await repeat(pick(ENTRIES.map((e) => e.label)), o, 'jobsPerSec', (e) => drain(e, n, 0, 1, profArgs(o, `throughput-${e.label}`)));
+      addRatios(rows, 'jobsPerSec');
+      emit('throughput', rows, { jobs: n, concurrency: CONCURRENCY, runs: o.runs, postgres: cluster ? 'dedicated cluster' : 'shared' });
+    } finally {
+      useAdminUrl(null);
+      await cluster?.stop();
+      cluster = null;
+    }
   }
   if (want('latency')) {
     const count = o.quick ? 100 : 500, rate = 50;

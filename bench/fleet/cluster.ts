@@ -64,7 +64,7 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(o: { maxConnections?: number } = {}): Promise<Cluster> {
+export async function startCluster(o: { maxConnections?: number; settings?: Record<string, string> } = {}): Promise<Cluster> {
   if (!existsSync(`${PG_BIN}/initdb`)) throw new Error(`no Postgres binaries in ${PG_BIN} (set BENCH_PG_BIN)`);
   const dir = ownDir('neurocards-fleet-pg-');
   const data = join(dir, 'data');
@@ -76,6 +76,7 @@ export async function startCluster(o: { maxConnections?: number } = {}): Promise
     `-p ${port}`, `-c listen_addresses=127.0.0.1`, `-c unix_socket_directories=${dir}`,
     `-c shared_preload_libraries=pg_stat_statements`, `-c pg_stat_statements.track=top`,
     `-c max_connections=${o.maxConnections ?? 200}`, `-c shared_buffers=128MB`,
+    ...Object.entries(o.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`),
   ].join(' ');
   run(`${PG_BIN}/pg_ctl`, ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
