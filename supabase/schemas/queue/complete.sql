@@ -8,65 +8,45 @@
 -- [2^(i-1), 2^i) ms, 0 holds < 1 ms, 23 holds >= 2^22 ms); extract(epoch ...) is numeric
 -- since PG 14 and log(2, numeric) a series expansion, ~30 us per job together.
 --
--- The fenced rows are found by one primary-key lookup per (id, attempt) pair, a plan
--- the planner cannot trade for another. A join of unnest(p_ids, p_attempts) to jobs with
--- the fence (owner, status) as filters on jobs leaves the join order to the planner, and
--- with statistics taken while the owner column was all NULL (a backlog analysed before
--- any worker started, as autovacuum often leaves it) `lease_owner = 'worker-x'` is
--- estimated at one row, so the planner put a sequential scan of jobs on the outside and
--- rescanned the batch for every running row: 43 ms for a batch of 500 on 20,000 rows,
--- 0.8-2 s in benchmark drains (where slow batches grow and feed on themselves), against
--- ~6 ms for the same batch planned the other way round. (And a semi-join against unnest()
--- in a generic plan, estimated at 10 rows, became a quadratic nested loop.)
+-- One statement finds, fences and finishes the batch: an UPDATE by primary key
+-- (`id = any(p_ids)`) whose WHERE also holds the fence (status running, owner p_worker, and
+-- the attempt the worker ran, looked up by id in a jsonb object built once per batch: an
+-- O(log n) lookup per row). The fence sits in the UPDATE's own WHERE, so Postgres re-checks
+-- it on the newest row version when a concurrent claim or heartbeat changed the row first
+-- (READ COMMITTED's EvalPlanQual): a lease taken over in between is not overwritten. The
+-- third version locked the batch in a first pass (SELECT ... FOR NO KEY UPDATE) and updated
+-- it in a second: the lock alone wrote a WAL record and walked the primary key once more
+-- per job: a quarter of complete()'s WAL records, a sixth of its WAL bytes and a third of
+-- its buffer reads (BENCHMARKS.md, "Postgres CPU per job").
 --
--- So two statements, each with one possible plan:
--- 1. The batch drives a LATERAL subquery. It references d.id, so it can only run as the
---    inner side of a nested loop, once per pair; its LIMIT keeps it from being flattened
---    into an ordinary join that could be reordered. `status::text` keeps the lookup on the
---    primary key: with `status = 'running'` the planner may pick the partial index of
---    running rows (empty by the same stale statistics) and walk every running row for each
---    pair (22 ms for 500). The subquery locks the row it checks (FOR NO KEY UPDATE, what
---    the UPDATE takes anyway), so the fence cannot change before step 2 writes the row; a
---    row locked by a concurrent claim is waited for and re-checked on its new version.
--- 2. The UPDATE goes by the locked ids only (`id = any(v_ids)`: primary-key lookups), with
---    no filter on jobs whose estimate could mislead it. Results, when given, are looked up
---    in a jsonb object keyed by id (a join back to the batch was planned as a hash join over
---    a sequential scan of jobs; a lookup into the aggregate inside the same statement copied
---    it for every row).
--- Measured on 20,000 rows with those statistics, batch of 500: 5-10 ms with or without
--- results, every call. test/query-plans.test.ts holds it to a plan that does not depend
--- on the table's statistics.
+-- Plans, whatever the statistics say (test/query-plans.test.ts): the only index whose
+-- condition the WHERE can use is the primary key: `status::text` keeps the partial index
+-- of running rows out (its predicate is not implied; with statistics from a backlog
+-- analysed before any worker ran, the planner estimated it empty and walked every running
+-- row per id), lease_owner and attempts have no index. enable_bitmapscan is off for this
+-- function so the scan is a plain index scan, which visits the sorted array in id order:
+-- rows are locked in id order, the order heartbeat() and release() take, so a complete and
+-- a heartbeat of the same instance never wait on each other in a cycle. Results, when
+-- given, are looked up the same way (a jsonb object keyed by id).
 --
 -- History: migrations 20261125000400_fn_complete.sql, 20261125400000_fn_complete_v2.sql
--- (linear fence, float8 rollup) and 20261201100000_fn_complete_v3.sql (the live one).
+-- (linear fence, float8 rollup), 20261201100000_fn_complete_v3.sql (lock pass + update)
+-- and 20261223090000_fn_complete_v4.sql (one statement; the live one).
 create or replace function public.complete(
   p_worker text, p_ids bigint[], p_attempts integer[], p_results jsonb default null)
 returns setof bigint
-language plpgsql volatile security definer set search_path = ''
+language plpgsql volatile security definer set search_path = '' set enable_bitmapscan = off
 as $$
 declare
-  v_ids     bigint[];
-  v_results jsonb;   -- {"<id>": result}: one O(log n) lookup per row below
+  v_attempts jsonb;  -- {"<id>": attempt}: the fence's attempt per row
+  v_results  jsonb;  -- {"<id>": result}
 begin
-  -- 1. Fence and lock, one primary-key lookup per (id, attempt) pair.
-  select array_agg(f.id),
-         case when p_results is not null then jsonb_object_agg(f.id::text, p_results -> (d.ord::int - 1)) end
-    into v_ids, v_results
-    -- In id order, the order heartbeat() and release() lock in, so a complete and a
-    -- heartbeat of the same instance never wait on each other in a cycle.
-    from (select u.* from unnest(p_ids, p_attempts) with ordinality as u(id, attempt, ord) order by u.id) d
-    cross join lateral (
-      select j.id from public.jobs j
-      where j.id = d.id and j.attempts = d.attempt
-        and j.status::text = 'running' and j.lease_owner = p_worker
-      limit 1
-      for no key update
-    ) f;
-  if v_ids is null then
-    return;
-  end if;
+  select jsonb_object_agg(u.id::text, u.attempt),
+         case when p_results is not null then jsonb_object_agg(u.id::text, p_results -> (u.ord::int - 1)) end
+    into v_attempts, v_results
+    from unnest(p_ids, p_attempts) with ordinality as u(id, attempt, ord);
 
-  -- 2. Finish the locked rows (by primary key) and roll them up.
+  -- Fence and finish in one statement (see above), then roll the batch up.
   return query
   with done as (
     update public.jobs j
@@ -74,7 +54,9 @@ begin
            lease_owner = null, lease_expires_at = null,
            result = case when v_results is null then j.result
                          else coalesce(v_results -> j.id::text, j.result) end
-     where j.id = any(v_ids)
+     where j.id = any(p_ids)
+       and j.status::text = 'running' and j.lease_owner = p_worker
+       and j.attempts = (v_attempts ->> j.id::text)::int
     returning j.id, j.kind,
               greatest(date_part('epoch', j.finished_at - j.started_at) * 1000, 0) as ms
   ),
