@@ -104,8 +104,8 @@ async function pgssProfile(label: string, dbUrl: string, n: number) {
     select relname, n_tup_ins::float8 as ins, n_tup_upd::float8 as upd, n_tup_hot_upd::float8 as hot, n_tup_del::float8 as del
       from pg_stat_user_tables where n_tup_ins + n_tup_upd + n_tup_del > 0 order by relname`);
   const f = (x: number) => (x / n).toFixed(3);
-  const lines = [`# ${label}: ${n} jobs; per job: calls, exec ms, rows, shared blks hit, dirtied, WAL records, FPI, WAL bytes`,
-    ...rows.map((r) => [f(r.calls), f(r.ms), f(r.rows), f(r.hit), f(r.dirtied), f(r.walrec), f(r.fpi), f(r.walb),
+  const lines = [`# ${label}: ${n} jobs; calls in all, then per job: calls, exec ms, rows, shared blks hit, dirtied, WAL records, FPI, WAL bytes`,
+    ...rows.map((r) => [String(r.calls), f(r.calls), f(r.ms), f(r.rows), f(r.hit), f(r.dirtied), f(r.walrec), f(r.fpi), f(r.walb),
       r.toplevel ? 'top' : 'nested', String(r.query).slice(0, 220)].join('\t')),
     '# tables: inserts, updates, HOT updates, deletes (whole drain incl. seeding)',
     ...tables.map((t) => `${t.relname}\t${t.ins}\t${t.upd}\t${t.hot}\t${t.del}`)];
