@@ -4,6 +4,7 @@
 // child process (bench/fleet/child.ts), a producer keeping a small backlog queued, a
 // ramp-up of one longest job, a measured window of >= 3 mean job lifetimes, then the
 // queue drains and every job is checked: ran once, recorded succeeded.
+import { loadavg } from 'node:os';
 import postgres from 'postgres';
 import { migrate } from '../src/db/migrate.ts';
 import { PostgresStore } from '../src/db/postgres.ts';
@@ -229,9 +230,9 @@ async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode
       postgrest: (rpc?.pids ?? []).map((p) => treeCpuMs([p])),
       instances: children.map((c) => treeCpuMs([c.proc.pid!])),
     });
-    const w0 = nowMs(), cpu0 = cluster.cpuMs(), wal0 = await lsn(), c0 = cpuNow();
+    const w0 = nowMs(), cpu0 = cluster.cpuMs(), wal0 = await lsn(), c0 = cpuNow(), load0 = loadavg()[0];
     await sleep(windowMs);
-    const w1 = nowMs(), cpu1 = cluster.cpuMs(), wal1 = await lsn(), c1 = cpuNow();
+    const w1 = nowMs(), cpu1 = cluster.cpuMs(), wal1 = await lsn(), c1 = cpuNow(), load1 = loadavg()[0];
     const cores = (ms: number) => round(ms / (w1 - w0), 2);
     // pids[0]'s tree is the whole RPC server (a cluster primary holds its servers, pids[1..]).
     const restDelta = c1.postgrest.map((x, i) => x - c0.postgrest[i]);
@@ -330,6 +331,8 @@ async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode
       ...(mode === 'rpc' ? { rpcServers: RPC_SERVERS, rpcPoolPerServer: RPC_POOL, rpcVia: pooler ? 'transaction pooler' : 'direct' } : {}),
       // CPU cores used over the window, by process group ("others": the rest of the machine).
       cpuCores: { ...cpu, others },
+      loadAvg1mWindow: [round(load0, 2), round(load1, 2)],
+      at: new Date().toISOString(),
       ...killed,
     };
   } catch (err) {
