@@ -60,7 +60,9 @@ export async function fleetScenario(o: FleetOptions) {
       const tx = await startPgbouncer({ upstreamPort: cluster.port, mode: 'transaction', poolSize: SERVER_POOL });
       try {
         o.log(`fleet-kill: ${o.kill.instances} instances (${o.kill.perProcess} per process), SIGKILL ${o.kill.procs} processes after the ramp`);
-        results.push(await runFleet(cluster, tx, o.kill.instances, 'transaction', windowMs, rampMs, o.log, o.kill));
+        const r = await runFleet(cluster, tx, o.kill.instances, 'transaction', windowMs, rampMs, o.log, o.kill);
+        o.log(`  ${JSON.stringify(r)}`);
+        results.push(r);
       } finally { await tx.stop(); }
     } finally { await cluster.stop(); }
     return results;
