@@ -4,10 +4,11 @@
 // child process (bench/fleet/child.ts), a producer keeping a small backlog queued, a
 // ramp-up of one longest job, a measured window of >= 3 mean job lifetimes, then the
 // queue drains and every job is checked: ran once, recorded succeeded.
+import { loadavg } from 'node:os';
 import postgres from 'postgres';
 import { migrate } from '../src/db/migrate.ts';
 import { PostgresStore } from '../src/db/postgres.ts';
-import { MONITOR_ROLE, startCluster, startPgbouncer, type Cluster, type Pooler } from './fleet/cluster.ts';
+import { MONITOR_ROLE, machineBusyMs, startCluster, startPgbouncer, treeCpuMs, type Cluster, type Pooler } from './fleet/cluster.ts';
 import { nowMs, pct, round, sleep, spawnChild, type Child } from './lib.ts';
 
 export interface FleetOptions {
@@ -29,6 +30,15 @@ const LEASE_SECONDS = 30;
 /** The pool's claim-ahead cap; unset = the app's default (8 × concurrency). See BENCHMARKS.md, fleet. */
 const MAX_AHEAD = process.env.FLEET_MAX_AHEAD === undefined ? undefined : Number(process.env.FLEET_MAX_AHEAD);
 const POLL_INTERVAL_MS = 1000; // the app's POLL_INTERVAL_MS default
+/**
+ * RPC mode's server: RPC_SERVERS PostgREST-compatible processes behind one port
+ * (node:cluster), each with RPC_POOL connections through the transaction pooler, so the
+ * database sees the same budget as direct mode (FLEET_RPC_VIA=direct: straight to Postgres,
+ * as the single-server run before did; FLEET_RPC_SERVERS=1 FLEET_RPC_POOL=10 repeats it).
+ */
+const RPC_SERVERS = Number(process.env.FLEET_RPC_SERVERS ?? 4);
+const RPC_POOL = Number(process.env.FLEET_RPC_POOL ?? Math.max(2, Math.ceil(SERVER_POOL / RPC_SERVERS)));
+const RPC_VIA_POOLER = (process.env.FLEET_RPC_VIA ?? 'pooler') !== 'direct';
 // Job mix: 90% wait 5-15 s (uniform), 10% are short (0-100 ms).
 const SHORT_SHARE = 0.1;
 const MEAN_JOB_MS = (1 - SHORT_SHARE) * 10_000 + SHORT_SHARE * 50;
@@ -50,7 +60,9 @@ export async function fleetScenario(o: FleetOptions) {
       const tx = await startPgbouncer({ upstreamPort: cluster.port, mode: 'transaction', poolSize: SERVER_POOL });
       try {
         o.log(`fleet-kill: ${o.kill.instances} instances (${o.kill.perProcess} per process), SIGKILL ${o.kill.procs} processes after the ramp`);
-        results.push(await runFleet(cluster, tx, o.kill.instances, 'transaction', windowMs, rampMs, o.log, o.kill));
+        const r = await runFleet(cluster, tx, o.kill.instances, 'transaction', windowMs, rampMs, o.log, o.kill);
+        o.log(`  ${JSON.stringify(r)}`);
+        results.push(r);
       } finally { await tx.stop(); }
     } finally { await cluster.stop(); }
     return results;
@@ -67,6 +79,15 @@ export async function fleetScenario(o: FleetOptions) {
         o.log(`  ${JSON.stringify(r)}`);
         results.push(r);
       }
+      // RPC mode: the instances talk HTTP to the PostgREST-compatible servers (their own
+      // processes; see RPC_SERVERS), whose pools go through this pooler.
+      const rpcNs = (process.env.FLEET_RPC_N ?? (o.quick ? '10' : '10,50,100')).split(',').map(Number).filter((x) => x > 0);
+      for (const n of rpcNs) {
+        o.log(`fleet: ${n} instances, RPC mode (${RPC_SERVERS} PostgREST-compatible server process(es) on one port, ${RPC_POOL} connections each ${RPC_VIA_POOLER ? `through the transaction pooler (${SERVER_POOL})` : 'straight to Postgres'}, polling)`);
+        const r = await runFleet(cluster, RPC_VIA_POOLER ? tx : null, n, 'rpc', windowMs, rampMs, o.log);
+        o.log(`  ${JSON.stringify(r)}`);
+        results.push(r);
+      }
     } finally { await tx.stop(); }
     if (sessionN > 0) {
       // Session mode holds a server connection per client connection: N × (pool + LISTEN).
@@ -77,15 +98,6 @@ export async function fleetScenario(o: FleetOptions) {
         o.log(`  ${JSON.stringify(r)}`);
         results.push(r);
       } finally { await sess.stop(); }
-    }
-    // RPC mode: the instances talk HTTP to one PostgREST-compatible server (in its own
-    // process, its own pool of 10 connections straight to Postgres, as Supabase's PostgREST).
-    const rpcNs = (process.env.FLEET_RPC_N ?? (o.quick ? '10' : '10,25')).split(',').map(Number).filter((x) => x > 0);
-    for (const n of rpcNs) {
-      o.log(`fleet: ${n} instances, RPC mode (one PostgREST-compatible server, polling)`);
-      const r = await runFleet(cluster, null, n, 'rpc', windowMs, rampMs, o.log);
-      o.log(`  ${JSON.stringify(r)}`);
-      results.push(r);
     }
   } finally {
     await cluster.stop();
@@ -105,8 +117,8 @@ async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode
   const direct = `postgres://postgres@127.0.0.1:${cluster.port}/${db}`;
   const pooled = pooler ? `postgres://postgres@127.0.0.1:${pooler.port}/${db}` : direct;
   await admin(direct, async (sql) => { await migrate(sql); await sql`create extension pg_stat_statements`; });
-  const rest = mode === 'rpc' ? spawnChild('postgrest-child.ts', { databaseUrl: direct }) : null;
-  const rpc = rest ? await rest.next<{ url: string; serviceRoleKey: string }>((m) => typeof m.url === 'string', 60_000) : undefined;
+  const rest = mode === 'rpc' ? spawnChild('postgrest-child.ts', { databaseUrl: pooled, servers: RPC_SERVERS, poolSize: RPC_POOL }) : null;
+  const rpc = rest ? await rest.next<{ url: string; serviceRoleKey: string; pids: number[] }>((m) => typeof m.url === 'string', 60_000) : undefined;
   // The benchmark's own queries (producer, monitor) go direct, as another role, so that
   // pg_stat_statements and pg_stat_activity show the instances' alone.
   const mon = postgres(`postgres://${MONITOR_ROLE}@127.0.0.1:${cluster.port}/${db}`, { max: 2, onnotice: () => {} });
@@ -212,9 +224,30 @@ async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode
     // The measured window.
     await mon`select pg_stat_statements_reset()`;
     const lsn = async () => BigInt((await mon`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text as b`)[0].b);
-    const w0 = nowMs(), cpu0 = cluster.cpuMs(), wal0 = await lsn();
+    // CPU by process group over the window: on a 2-core box shared with other work this says
+    // who had the cores (the database, the pooler, the RPC servers, the instances, others).
+    const cpuNow = () => ({
+      machine: machineBusyMs(), bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      pgbouncer: pooler ? treeCpuMs([pooler.pid]) : 0,
+      postgrest: (rpc?.pids ?? []).map((p) => treeCpuMs([p])),
+      instances: children.map((c) => treeCpuMs([c.proc.pid!])),
+    });
+    const w0 = nowMs(), cpu0 = cluster.cpuMs(), wal0 = await lsn(), c0 = cpuNow(), load0 = loadavg()[0];
     await sleep(windowMs);
-    const w1 = nowMs(), cpu1 = cluster.cpuMs(), wal1 = await lsn();
+    const w1 = nowMs(), cpu1 = cluster.cpuMs(), wal1 = await lsn(), c1 = cpuNow(), load1 = loadavg()[0];
+    const cores = (ms: number) => round(ms / (w1 - w0), 2);
+    // pids[0]'s tree is the whole RPC server (a cluster primary holds its servers, pids[1..]).
+    const restDelta = c1.postgrest.map((x, i) => x - c0.postgrest[i]);
+    const restPer = restDelta.length > 1 ? restDelta.slice(1) : restDelta;
+    const instPer = c1.instances.map((x, i) => x - c0.instances[i]);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const cpu = {
+      postgres: cores(cpu1 - cpu0), pgbouncer: cores(c1.pgbouncer - c0.pgbouncer),
+      postgrest: rpc ? cores(c1.postgrest[0] - c0.postgrest[0]) : 0, postgrestPerProcess: restPer.map(cores),
+      instances: cores(sum(instPer)), instancesPerProcessMax: cores(Math.max(0, ...instPer)),
+      bench: cores(c1.bench - c0.bench), machine: cores(c1.machine - c0.machine),
+    };
+    const others = round(cpu.machine - cpu.postgres - cpu.pgbouncer - cpu.postgrest - cpu.instances - cpu.bench, 2);
     // PgBouncer re-sends `SET application_name` when it hands a server connection to a
     // client whose application_name differs (every instance names itself, as the app does):
     // counted apart too, since they are the pooler's statements, not the queue's.
@@ -280,7 +313,7 @@ async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode
       dbCpuMsPerKJob: round(((cpu1 - cpu0) / jobs) * 1000, 1),
       walBytesPerJob: round(Number(wal1 - wal0) / jobs, 0),
       serverConnections: maxConns,
-      serverConnectionBudget: mode === 'transaction' ? pooler!.poolSize : mode === 'rpc' ? 10 : null,
+      serverConnectionBudget: pooler && mode !== 'session' ? pooler.poolSize : mode === 'rpc' ? RPC_SERVERS * RPC_POOL : null,
       claimP99Ms: round(pct(claimMs, 99), 1),
       queueWaitP99Ms: round(pct(waits, 99), 1),
       duplicates,
@@ -297,6 +330,11 @@ async function runFleet(cluster: Cluster, pooler: Pooler | null, n: number, mode
       backlogTarget: backlog,
       windowSec: round((w1 - w0) / 1000, 1),
       enqueued, succeeded, notSucceeded: other, retried: attempts2,
+      ...(mode === 'rpc' ? { rpcServers: RPC_SERVERS, rpcPoolPerServer: RPC_POOL, rpcVia: pooler ? 'transaction pooler' : 'direct' } : {}),
+      // CPU cores used over the window, by process group ("others": the rest of the machine).
+      cpuCores: { ...cpu, others },
+      loadAvg1mWindow: [round(load0, 2), round(load1, 2)],
+      at: new Date().toISOString(),
       ...killed,
     };
   } catch (err) {

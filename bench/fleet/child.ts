@@ -3,6 +3,7 @@
 // connections), its own WorkerPool (claim loop, heartbeat, `workers` row, worker id).
 // Nothing is shared between them but the code. Reports, every 250 ms, which jobs started
 // (id, instance, start time, queue wait) and every claim's round trip.
+import pino from 'pino';
 import { z } from 'zod';
 import { PostgresStore } from '../../src/db/postgres.ts';
 import type { Store } from '../../src/db/store.ts';
@@ -24,7 +25,8 @@ let runs: [string, number, number, number][] = [];
 let claims: [number, number][] = [];
 /** Claims on their way, per instance: when they were sent. */
 const pending = new Map<number, number>();
-const log = createLogger({ level: process.env.BENCH_LOG ?? 'silent' });
+// stderr: stdout is the JSON channel to the parent (BENCH_LOG=warn BENCH_DEBUG=1 shows lost leases).
+const log = createLogger({ level: process.env.BENCH_LOG ?? 'silent', destination: pino.destination({ dest: 2, sync: false }) });
 
 const instances = a.workerIds.map((workerId, idx) => {
   // Behind the transaction pooler: what the app does with DATABASE_PREPARE=false (no

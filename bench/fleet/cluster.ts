@@ -104,7 +104,33 @@ function clusterCpuMs(pm: number): number {
   return ticks * 10; // USER_HZ 100
 }
 
-export interface Pooler { port: number; mode: 'transaction' | 'session'; poolSize: number; stop(): Promise<void> }
+/** utime+stime (ms) of these processes and all their live descendants (exited ones not counted). */
+export function treeCpuMs(roots: number[]): number {
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    procs.set(Number(pid), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  const tree = new Set(roots);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, p] of procs) if (!tree.has(pid) && tree.has(p.ppid)) { tree.add(pid); grew = true; }
+  }
+  let ticks = 0;
+  for (const pid of tree) ticks += procs.get(pid)?.ticks ?? 0;
+  return ticks * 10; // USER_HZ 100
+}
+
+/** Busy CPU ms of the whole machine, all cores (everything but idle and iowait in /proc/stat). */
+export function machineBusyMs(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq + steal) * 10;
+}
+
+export interface Pooler { port: number; mode: 'transaction' | 'session'; poolSize: number; pid: number; stop(): Promise<void> }
 
 /** PgBouncer in front of the cluster: `poolSize` server connections per user+database. */
 export async function startPgbouncer(o: { upstreamPort: number; mode: 'transaction' | 'session'; poolSize: number }): Promise<Pooler> {
@@ -143,7 +169,7 @@ export async function startPgbouncer(o: { upstreamPort: number; mode: 'transacti
   const log = () => err + (existsSync(join(dir, 'pgbouncer.log')) ? readFileSync(join(dir, 'pgbouncer.log'), 'utf8').slice(-2000) : '');
   await waitPort(port, 10_000, 'pgbouncer', log);
   return {
-    port, mode: o.mode, poolSize: o.poolSize,
+    port, mode: o.mode, poolSize: o.poolSize, pid: proc.pid!,
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((res) => { if (proc.exitCode !== null) res(null); else proc.on('exit', res); });

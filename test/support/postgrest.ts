@@ -29,8 +29,10 @@ export interface PostgrestOptions {
   jwtSecret?: string;
   /** Exposed schema (PostgREST db-schemas); default 'public'. */
   schema?: string;
-  /** Port on 127.0.0.1; default 0 (random). */
+  /** Port on 127.0.0.1; default 0 (random). Several processes may share one under node:cluster. */
   port?: number;
+  /** Database connections of this server's pool (PostgREST's db-pool); default 10. */
+  poolSize?: number;
   /**
    * Fault injection (the chaos run): when it answers true for a call whose transaction has
    * committed, the connection is reset instead of answered, so the caller cannot tell
@@ -310,7 +312,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
     .join(', ');
 
   const sql = postgres(options.databaseUrl, {
-    max: 10,
+    max: options.poolSize ?? 10,
     prepare: false,
     // Results are text/int only. (Also: postgres.js's type fetch on connect can throw an
     // unhandled rejection when the backend is killed mid-setup.)
