@@ -117,8 +117,8 @@ describe('shaping and markup', () => {
 
   it("escapes the seller's text: tags and entities are drawn as typed, never parsed", async () => {
     const box = (line: string) => drawBox({ lines: [line], font: 'regular', size: 40, lineHeight: 48, tracking: 0, fill: '#000000', align: 'left', x: 0, boxWidth: 2000, baseline: 40 });
-    const plain = await box('Tom Jerry');
-    const tagged = await box('Tom <b>&amp; Jerry</b> & <span foreground="red">');
+    const [plain] = await box('Tom Jerry');
+    const [tagged] = await box('Tom <b>&amp; Jerry</b> & <span foreground="red">');
     assert.ok(plain && tagged);
     assert.ok(tagged.mask.width > 3 * plain.mask.width, 'the tags are visible text');
   });

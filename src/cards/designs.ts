@@ -8,7 +8,7 @@ import type { FontId } from './fonts.ts';
 import type { Placement } from './photo.ts';
 import type { TemplateId } from './templates.ts';
 import { baselineOf, fitBlock, fitList, type Block, type ListBlock } from './text.ts';
-import { measureWords, type Align, type TextBox } from './typeset.ts';
+import { isRtl, measureWords, ONE_CALL_LEADING, type Align, type TextBox } from './typeset.ts';
 
 export const DESIGN_WIDTH = 900;
 export const DESIGN_HEIGHT = 1200;
@@ -106,6 +106,27 @@ class Overlay {
     });
   }
 
+  /**
+   * Draw a list's items (blocks of one size) whose tops are `tops`: in one Pango call when its
+   * pitch leaves room between lines and all items run the same direction, else one per item.
+   */
+  list(items: Block[], tops: number[], font: FontId, x: number, fill: string, align: Align = 'left'): void {
+    const b = items[0];
+    if (!b) return;
+    const oneCall = items.length > 1 && b.lineHeight >= ONE_CALL_LEADING * b.size &&
+      new Set(items.map((i) => isRtl(i.lines.map((l) => l.text).join(' ')))).size === 1;
+    if (!oneCall) {
+      items.forEach((item, i) => this.block(item, font, x, tops[i], fill, align));
+      return;
+    }
+    const baselines = items.map((item, i) => baselineOf(item, tops[i], 0));
+    this.current.text.push({
+      lines: items.flatMap((i) => i.lines.map((l) => l.text)), font, size: b.size, lineHeight: b.lineHeight, tracking: b.tracking,
+      fill, align, x, boxWidth: b.maxWidth, baseline: baselines[0],
+      items: items.map((item, i) => ({ lines: item.lines.length, baseline: baselines[i] })),
+    });
+  }
+
   toLayers(): Layer[] {
     return this.layers
       .filter((l) => (l.parts.length > 0 || l.text.length > 0) && l.box.width > 0 && l.box.height > 0)
@@ -151,12 +172,14 @@ function drawList(
   marker: (cx: number, cy: number, size: number) => string,
 ): void {
   let y = top;
+  const tops: number[] = [];
   for (const item of list.items) {
     const firstCenter = y + item.lineHeight / 2;
     o.add(marker(x + (indent - 20) / 2, firstCenter, item.size));
-    o.block(item, font, x + indent, y, fill);
+    tops.push(y);
     y += item.height + list.gap;
   }
+  o.list(list.items, tops, font, x + indent, fill);
 }
 
 /** Slack around a text box for overhangs (accents, descenders, italic-like overshoot). */
@@ -388,6 +411,7 @@ function promo(c: Content): Scene {
   if (features.items.length) {
     o.layer(0, chipsTop - 2, W, chipsH + 4);
     let y = chipsTop;
+    const tops: number[] = [];
     for (const item of features.items) {
       const px = padX * item.size;
       const py = padY * item.size;
@@ -395,9 +419,10 @@ function promo(c: Content): Scene {
       const h = item.height + 2 * py;
       const r = Math.min(h / 2, item.size * 0.9);
       o.add(`<rect x="${n(W / 2 - w / 2)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" rx="${n(r)}" fill="#ffffff" fill-opacity="0.94"/>`);
-      o.block(item, 'regular', W / 2, y + py, PROMO.chipText, 'center');
+      tops.push(y + py);
       y += h + spacing * item.size;
     }
+    o.list(features.items, tops, 'regular', W / 2, PROMO.chipText, 'center');
   }
 
   const photoBottom = features.items.length ? chipsTop - 36 : H - M;

@@ -124,6 +124,7 @@ export function scaleBox(t: TextBox, k: number): TextBox {
   return {
     ...t, size: t.size * k, lineHeight: t.lineHeight * k, x: t.x * k, boxWidth: t.boxWidth * k, baseline: t.baseline * k,
     ...(t.rotate ? { rotate: { ...t.rotate, cx: t.rotate.cx * k, cy: t.rotate.cy * k } } : {}),
+    ...(t.items ? { items: t.items.map((i) => ({ ...i, baseline: i.baseline * k })) } : {}),
   };
 }
 
@@ -190,8 +191,7 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
         if (l?.img) canvas.blend(l.img, l.left, l.top);
         const clip = l && { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom };
         layer.text.forEach((box, j) => {
-          const m = masks[i][j];
-          if (m && clip) canvas.fillMask(m.mask, m.left, m.top, hexRgb(box.fill), clip);
+          for (const m of masks[i][j]) if (clip) canvas.fillMask(m.mask, m.left, m.top, hexRgb(box.fill), clip);
         });
       });
       const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })

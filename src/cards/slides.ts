@@ -37,7 +37,7 @@ async function paintText(canvas: Canvas, texts: Text[]): Promise<void> {
     lines: t.block.lines.map((l) => l.text), font: t.font, size: t.block.size, lineHeight: t.block.lineHeight, tracking: t.block.tracking,
     fill: t.fill, align: t.align, x: t.x, boxWidth: t.block.maxWidth, baseline: baselineOf(t.block, t.top, 0),
   })));
-  masks.forEach((m, i) => { if (m) canvas.fillMask(m.mask, m.left, m.top, hexRgb(texts[i].fill)); });
+  masks.forEach((ms, i) => { for (const m of ms) canvas.fillMask(m.mask, m.left, m.top, hexRgb(texts[i].fill)); });
 }
 
 /** Shapes (SVG in slide pixels) as one RGBA layer blended over the canvas. */

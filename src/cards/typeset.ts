@@ -140,9 +140,18 @@ export interface TextBox {
   boxWidth: number;
   /** Baseline of the first line. */
   baseline: number;
-  /** Degrees clockwise about (x, baseline of the block's middle); the promo badge's price. */
+  /** Degrees clockwise about (cx, cy); the promo badge's price. */
   rotate?: { degrees: number; cx: number; cy: number };
+  /**
+   * A list drawn in one Pango call: each item's number of lines (in order) and the baseline of
+   * its first line; `baseline` is the first item's. Each item's rows are then painted at its own
+   * place. Only for line pitches taller than a full block (items' ink rows never touch).
+   */
+  items?: Array<{ lines: number; baseline: number }>;
 }
+
+/** Line pitch (in em) above which a list's items are drawn in one call (see TextBox.items). */
+export const ONE_CALL_LEADING = 1.19;
 
 export interface PlacedMask {
   mask: { data: Uint8Array; width: number; height: number };
@@ -162,10 +171,10 @@ export function isRtl(text: string): boolean {
   return false;
 }
 
-/** Draw a text box as a coverage mask placed in the picture (null when it draws nothing). */
-export async function drawBox(b: TextBox): Promise<PlacedMask | null> {
+/** Draw a text box as coverage masks placed in the picture: one, or one per item of a list; none when it draws nothing. */
+export async function drawBox(b: TextBox): Promise<PlacedMask[]> {
   const lines = b.lines.filter((l) => l.trim());
-  if (!lines.length) return null;
+  if (!lines.length) return [];
   const pitch0 = await naturalPitch(b.font, b.size);
   const spacing = Math.round(b.lineHeight - pitch0);
   const pitch = pitch0 + spacing;
@@ -174,7 +183,7 @@ export async function drawBox(b: TextBox): Promise<PlacedMask | null> {
   const markup = ANCHOR + tracked(b.lines.map(escapeMarkup).join('\n'), b.tracking, b.size);
   const m = await pango(b.font, b.size, markup, { spacing, align: align === 'center' ? 'centre' : align });
   const cols = inkColumns(m, 0, m.height);
-  if (!cols) return null;
+  if (!cols) return [];
   const [x0, x1] = cols;
   const left =
     align === 'center' ? b.x - (x0 + x1) / 2
@@ -182,7 +191,24 @@ export async function drawBox(b: TextBox): Promise<PlacedMask | null> {
         : (b.align === 'right' ? b.x : b.x + b.boxWidth) - x1;
   // The anchor's top row is the image's top; the first baseline is a pitch and a block-top below it.
   const top = b.baseline - pitch - METRICS.blockTop * b.size;
-  if (!b.rotate) return { mask: m, left: Math.round(left), top: Math.round(top) };
+  if (b.items) {
+    // Line i's full-block top is (i + 1) pitches below the image's top; an item's rows run to the next item's.
+    const out: PlacedMask[] = [];
+    let first = 0;
+    for (const item of b.items) {
+      const r0 = Math.min(m.height, Math.round((first + 1) * pitch));
+      const r1 = Math.min(m.height, Math.round((first + item.lines + 1) * pitch));
+      first += item.lines;
+      if (r1 <= r0) continue;
+      out.push({
+        mask: { data: m.data.subarray(r0 * m.width, r1 * m.width), width: m.width, height: r1 - r0 },
+        left: Math.round(left),
+        top: Math.round(item.baseline - METRICS.blockTop * b.size + (r0 - (first - item.lines + 1) * pitch)),
+      });
+    }
+    return out;
+  }
+  if (!b.rotate) return [{ mask: m, left: Math.round(left), top: Math.round(top) }];
   // Rotate the ink about its own centre, then move that centre as the rotation about (cx, cy) would.
   const y0 = pitch;
   const crop = await sharp(m.data, { raw: { width: m.width, height: m.height, channels: 1 } })
@@ -195,5 +221,5 @@ export async function drawBox(b: TextBox): Promise<PlacedMask | null> {
   const rx = b.rotate.cx + ux * Math.cos(a) - uy * Math.sin(a);
   const ry = b.rotate.cy + ux * Math.sin(a) + uy * Math.cos(a);
   const { width, height } = crop.info;
-  return { mask: { data: crop.data, width, height }, left: Math.round(rx - width / 2), top: Math.round(ry - height / 2) };
+  return [{ mask: { data: crop.data, width, height }, left: Math.round(rx - width / 2), top: Math.round(ry - height / 2) }];
 }
