@@ -283,6 +283,10 @@ describe('HTTP API /api', () => {
     // 400, the field named
     let e = await errorOf(await create(keyA, { photoUrl: `${filesUrl}/photo.jpg` }), 400, 'invalid_input');
     assert.match(e.message, /title/);
+    e = await errorOf(await create(keyA, form({ title: 'Кружка ☕ 350 мл' })), 400, 'invalid_input');
+    assert.match(e.message, /^title: cannot be printed on a card: ☕ \(U\+2615\)/);
+    e = await errorOf(await create(keyA, { photoUrl: `${filesUrl}/photo.jpg`, title: 'x', features: ['ok', 'огонь 🔥'] }), 400, 'invalid_input');
+    assert.match(e.message, /^features\.1: cannot be printed on a card: 🔥/);
     e = await errorOf(await create(keyA, form({ title: 'x', template: 'fancy' })), 400, 'invalid_input');
     assert.match(e.message, /template/);
     e = await errorOf(await create(keyA, form({ title: 'x' }, null)), 400, 'invalid_input');

@@ -109,6 +109,10 @@ describe('conversation with a working pool', () => {
     // An image sent as a file is accepted like a photo; a too-long title is refused politely.
     assert.match((await after(u, () => u.sendDocument(photo, { fileName: 'p.jpg', mimeType: 'image/jpeg' }))).text!, /title/);
     assert.match((await after(u, () => u.sendText('x'.repeat(61)))).text!, /61 characters/);
+    // Emoji and characters the font lacks are refused at the step, naming them.
+    assert.match((await after(u, () => u.sendText('Mug ☕ 350 ml'))).text!, /cannot show these characters: ☕ \(U\+2615\)/);
+    assert.match((await after(u, () => u.sendText('Mug 350 ml'))).text!, /Key features/);
+    assert.match((await after(u, () => u.sendText('Hot 🔥\nBig'))).text!, /🔥 \(U\+1F525\)/);
   });
 
   test('Edit from the summary changes one field and returns to a fresh summary; the old Confirm is stale', async () => {

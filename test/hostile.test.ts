@@ -89,10 +89,14 @@ describe('hostile input corpus', () => {
     assert.match(reply.text!, /5000 characters.*60/);
   });
 
-  hostile('emoji, right-to-left and zero-width text make a card', async () => {
+  hostile('emoji are refused naming them; right-to-left and zero-width text make a card', async () => {
+    const refused = await fresh();
+    await after(refused, async () => refused.sendPhoto(await productPhoto()), (m) => /title/i.test(m.text ?? ''));
+    const reply = await after(refused, () => refused.sendText('🔥 كوب سيراميك ‏Кружка 350 мл 🎁'));
+    assert.match(reply.text!, /🔥 \(U\+1F525\), 🎁 \(U\+1F381\)/);
     const u = await fresh();
     const { summary, confirmData } = await fillOrder(u, await productPhoto(), {
-      title: '🔥 كوب سيراميك ‏Кружка\u200b\u200d 350 мл 🎁', features: '⭐️ עמיד\n\u200f\u202eReversed\u202c text\nобычная строка',
+      title: 'كوب سيراميك ‏Кружка\u200b\u200d 350 мл', features: 'עמיד\n\u200f\u202eReversed\u202c text\nобычная строка',
     });
     assert.match(summary.text!, /Кружка/);
     const card = await after(u, () => u.pressButton(summary.message_id, confirmData), (m) => m.kind === 'document', 30_000);

@@ -1,22 +1,27 @@
 // One set of zod schemas: they validate requests and responses' shapes, and the
 // OpenAPI document (openapi.ts) is generated from them with z.toJSONSchema.
 import { z } from 'zod';
-import { DEFAULT_TEMPLATE, FEATURES_MAX, MARKETPLACE_IDS, TEMPLATE_IDS } from '../cards/index.ts';
+import { DEFAULT_TEMPLATE, describeChars, FEATURES_MAX, MARKETPLACE_IDS, TEMPLATE_IDS, unsupportedChars } from '../cards/index.ts';
 
 // Postgres text cannot hold NUL, and a lone UTF-16 surrogate is not Unicode: both are
 // refused here (400 naming the field) rather than failing in the database (500).
 const PLAIN_TEXT = 'must not contain NUL or unpaired surrogate characters';
 const NOT_PLAIN = /[\0\p{Cs}]/u; // \p{Cs}: a surrogate not in a pair
 const text = () => z.string().refine((s) => !NOT_PLAIN.test(s), PLAIN_TEXT);
+/** Text a card prints in `font`: emoji and characters the shipped font lacks are a 400 naming them, never tofu. */
+const printable = (font: 'regular' | 'bold') => (s: string, ctx: z.RefinementCtx) => {
+  const bad = unsupportedChars(s, font);
+  if (bad.length) ctx.addIssue({ code: 'custom', message: `cannot be printed on a card: ${describeChars(bad)} (emoji are not supported)` });
+};
 
 const Variant = z.preprocess((v) => (v === '' || v === null ? undefined : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v),
   z.number().int().min(1).max(3));
 
 export const CardFields = z.object({
-  title: text().trim().min(1, 'must not be empty').max(200).meta({ description: 'Product name (up to 60 characters are shown)', example: 'Термокружка 450 мл' }),
-  features: z.array(text().trim().max(200)).max(FEATURES_MAX * 2).default([])
+  title: text().trim().min(1, 'must not be empty').max(200).superRefine(printable('bold')).meta({ description: 'Product name (up to 60 characters are shown)', example: 'Термокружка 450 мл' }),
+  features: z.array(text().trim().max(200).superRefine(printable('regular'))).max(FEATURES_MAX * 2).default([])
     .meta({ description: `Key features; up to ${FEATURES_MAX} are shown. In multipart: repeat the field or separate them by new lines.` }),
-  price: z.union([text().trim().max(40), z.number().nonnegative()]).nullish()
+  price: z.union([text().trim().max(40).superRefine(printable('bold')), z.number().nonnegative()]).nullish()
     .meta({ description: 'Price in roubles, e.g. "12990" → "12 990 ₽"; empty for none' }),
   template: z.enum(TEMPLATE_IDS).default(DEFAULT_TEMPLATE).meta({ description: 'Card design' }),
   marketplace: z.enum(MARKETPLACE_IDS).default('wb').meta({ description: 'Whose picture rules the set follows: wb (Wildberries) or ozon' }),

@@ -105,7 +105,7 @@ export class Canvas {
   }
 
   /**
-   * Paint `rgb` through a coverage mask (a glyph) with its top-left at (x, y), clipped to
+   * Paint `rgb` through a coverage mask (a text box drawn by Pango) with its top-left at (x, y), clipped to
    * the canvas and to the box [x0, x1) × [y0, y1).
    */
   fillMask(mask: { data: Uint8Array; width: number; height: number }, x: number, y: number, rgb: readonly [number, number, number],

@@ -4,10 +4,11 @@
  * scaled): a static background (cached per template), the photo placed in a
  * box, and boxed overlay layers with shapes and typeset text.
  */
-import { face, GlyphSet, setLine, svgTextLine, type Align, type FontId } from './fonts.ts';
+import type { FontId } from './fonts.ts';
 import type { Placement } from './photo.ts';
 import type { TemplateId } from './templates.ts';
 import { baselineOf, fitBlock, fitList, type Block, type ListBlock } from './text.ts';
+import { isRtl, measureWords, ONE_CALL_LEADING, type Align, type TextBox } from './typeset.ts';
 
 export const DESIGN_WIDTH = 900;
 export const DESIGN_HEIGHT = 1200;
@@ -28,18 +29,8 @@ export interface Layer {
   height: number;
   /** SVG content (with its own <defs>) in design coordinates; '' when the layer is only text. */
   svg: string;
-  /** Upright text, drawn over the SVG from cached glyph bitmaps (see glyph-cache.ts). */
-  text: TextRun[];
-}
-
-/** Glyphs of one face, size and colour; each origin (x, baseline y) in design units. */
-export interface TextRun {
-  font: FontId;
-  /** Font size in design units per em. */
-  size: number;
-  /** '#rrggbb' */
-  fill: string;
-  glyphs: Array<{ index: number; x: number; y: number }>;
+  /** Text boxes in design units, drawn over the SVG by Pango (typeset.ts), clipped to the layer. */
+  text: TextBox[];
 }
 
 export interface Scene {
@@ -61,21 +52,32 @@ export interface Scene {
 }
 
 /**
+ * Every word a card of this content may set, measured (one Pango call per font for the
+ * new ones) so that layout() can fit and wrap synchronously.
+ */
+export async function measureContent(c: Content): Promise<void> {
+  const bold = [c.title, c.price ?? '', '…', '1 2 3'];
+  await Promise.all([
+    measureWords('bold', bold),
+    measureWords('bold', [c.title.toLocaleUpperCase('ru'), '…'], BOLD_TRACKING),
+    measureWords('regular', [...c.features, c.title, '…']),
+  ]);
+}
+
+/**
  * Everything a design draws over the photo, as boxed layers (rasterising only
- * the boxes is much cheaper than a full-card SVG). Upright text becomes glyph runs,
- * drawn over the layer's shapes from cached bitmaps: rasterising the same outlines
- * on every card was a third of a card's CPU. Text inside a transformed group (the
- * promo badge's tilted price) stays SVG outlines, shared within a layer through <defs>.
+ * the boxes is much cheaper than a full-card SVG). Text is kept as text boxes drawn
+ * over the layer's shapes by Pango, one call per box.
  */
 class Overlay {
-  private readonly layers: Array<{ box: Omit<Layer, 'svg' | 'text'>; glyphs: GlyphSet; defs: string[]; parts: string[]; text: TextRun[]; groups: number }> = [];
+  private readonly layers: Array<{ box: Omit<Layer, 'svg' | 'text'>; defs: string[]; parts: string[]; text: TextBox[] }> = [];
 
   /** Start a new layer covering this box; later add/def/block calls draw into it. */
   layer(x: number, y: number, width: number, height: number): void {
     const x0 = Math.max(0, x);
     const y0 = Math.max(0, y);
     const box = { x: x0, y: y0, width: Math.min(W, x + width) - x0, height: Math.min(H, y + height) - y0 };
-    this.layers.push({ box, glyphs: new GlyphSet(), defs: [], parts: [], text: [], groups: 0 });
+    this.layers.push({ box, defs: [], parts: [], text: [] });
   }
 
   private get current() {
@@ -85,9 +87,7 @@ class Overlay {
   }
 
   add(svg: string): void {
-    const l = this.current;
-    l.parts.push(svg);
-    l.groups += (svg.match(/<g[\s>]/g)?.length ?? 0) - (svg.match(/<\/g>/g)?.length ?? 0);
+    this.current.parts.push(svg);
   }
 
   def(svg: string): void {
@@ -98,17 +98,32 @@ class Overlay {
    * Draw a typeset block whose top edge is `top`; x is left/centre/right edge per align.
    * Drawn over every shape of its layer, so a shape added later must not overlap it.
    */
-  block(b: Block, font: FontId, x: number, top: number, fill: string, align: Align = 'left', tracking = 0): void {
-    const f = face(font);
-    const l = this.current;
-    b.lines.forEach((line, i) => {
-      const baseline = baselineOf(b, top, i);
-      if (l.groups > 0 || !/^#[0-9a-f]{6}$/i.test(fill)) {
-        l.parts.push(svgTextLine(l.glyphs, f, line.text, x, baseline, b.size, fill, align, tracking));
-        return;
-      }
-      const set = setLine(f, line.text, x, b.size, align, tracking);
-      l.text.push({ font, size: b.size, fill, glyphs: set.glyphs.map((g) => ({ index: g.index, x: set.left + g.pen * set.scale, y: baseline })) });
+  block(b: Block, font: FontId, x: number, top: number, fill: string, align: Align = 'left', rotate?: TextBox['rotate']): void {
+    if (!b.lines.length) return;
+    this.current.text.push({
+      lines: b.lines.map((l) => l.text), font, size: b.size, lineHeight: b.lineHeight, tracking: b.tracking,
+      fill, align, x, boxWidth: b.maxWidth, baseline: baselineOf(b, top, 0), ...(rotate ? { rotate } : {}),
+    });
+  }
+
+  /**
+   * Draw a list's items (blocks of one size) whose tops are `tops`: in one Pango call when its
+   * pitch leaves room between lines and all items run the same direction, else one per item.
+   */
+  list(items: Block[], tops: number[], font: FontId, x: number, fill: string, align: Align = 'left'): void {
+    const b = items[0];
+    if (!b) return;
+    const oneCall = items.length > 1 && b.lineHeight >= ONE_CALL_LEADING * b.size &&
+      new Set(items.map((i) => isRtl(i.lines.map((l) => l.text).join(' ')))).size === 1;
+    if (!oneCall) {
+      items.forEach((item, i) => this.block(item, font, x, tops[i], fill, align));
+      return;
+    }
+    const baselines = items.map((item, i) => baselineOf(item, tops[i], 0));
+    this.current.text.push({
+      lines: items.flatMap((i) => i.lines.map((l) => l.text)), font, size: b.size, lineHeight: b.lineHeight, tracking: b.tracking,
+      fill, align, x, boxWidth: b.maxWidth, baseline: baselines[0],
+      items: items.map((item, i) => ({ lines: item.lines.length, baseline: baselines[i] })),
     });
   }
 
@@ -117,7 +132,7 @@ class Overlay {
       .filter((l) => (l.parts.length > 0 || l.text.length > 0) && l.box.width > 0 && l.box.height > 0)
       .map((l) => ({
         ...l.box,
-        svg: l.parts.length ? l.glyphs.defs().replace('</defs>', l.defs.join('') + '</defs>') + l.parts.join('') : '',
+        svg: l.parts.length ? `<defs>${l.defs.join('')}</defs>${l.parts.join('')}` : '',
         text: l.text,
       }));
   }
@@ -157,12 +172,14 @@ function drawList(
   marker: (cx: number, cy: number, size: number) => string,
 ): void {
   let y = top;
+  const tops: number[] = [];
   for (const item of list.items) {
     const firstCenter = y + item.lineHeight / 2;
     o.add(marker(x + (indent - 20) / 2, firstCenter, item.size));
-    o.block(item, font, x + indent, y, fill);
+    tops.push(y);
     y += item.height + list.gap;
   }
+  o.list(list.items, tops, font, x + indent, fill);
 }
 
 /** Slack around a text box for overhangs (accents, descenders, italic-like overshoot). */
@@ -241,6 +258,9 @@ function clean(c: Content): Scene {
 
 // ───────────────────────────── bold ─────────────────────────────
 
+/** The bold template's title letter spacing, in em. */
+const BOLD_TRACKING = 0.01;
+
 const BOLD = {
   margin: 56,
   block: '#0e1324',
@@ -265,7 +285,7 @@ function bold(c: Content): Scene {
     maxHeight: 200,
     maxLines: 3,
     leading: 1.1,
-    tracking: 0.01,
+    tracking: BOLD_TRACKING,
     balance: true,
   });
   const marker = 26;
@@ -296,7 +316,7 @@ function bold(c: Content): Scene {
   let y = blockTop + padTop;
   if (title.lines.length) {
     o.layer(M - SLACK, y - SLACK, inner + 2 * SLACK, title.height + 2 * SLACK);
-    o.block(title, 'bold', M, y, BOLD.title, 'left', 0.01);
+    o.block(title, 'bold', M, y, BOLD.title, 'left');
     y += title.height + between;
   }
   if (features.items.length) {
@@ -391,6 +411,7 @@ function promo(c: Content): Scene {
   if (features.items.length) {
     o.layer(0, chipsTop - 2, W, chipsH + 4);
     let y = chipsTop;
+    const tops: number[] = [];
     for (const item of features.items) {
       const px = padX * item.size;
       const py = padY * item.size;
@@ -398,9 +419,10 @@ function promo(c: Content): Scene {
       const h = item.height + 2 * py;
       const r = Math.min(h / 2, item.size * 0.9);
       o.add(`<rect x="${n(W / 2 - w / 2)}" y="${n(y)}" width="${n(w)}" height="${n(h)}" rx="${n(r)}" fill="#ffffff" fill-opacity="0.94"/>`);
-      o.block(item, 'regular', W / 2, y + py, PROMO.chipText, 'center');
+      tops.push(y + py);
       y += h + spacing * item.size;
     }
+    o.list(features.items, tops, 'regular', W / 2, PROMO.chipText, 'center');
   }
 
   const photoBottom = features.items.length ? chipsTop - 36 : H - M;
@@ -415,9 +437,7 @@ function promo(c: Content): Scene {
     o.add(`<polygon points="${starburst(cx + 3, cy + 7, r, 18, 0.9)}" fill="#000000" fill-opacity="0.18" ${rot}/>`);
     o.add(`<polygon points="${starburst(cx, cy, r, 18, 0.9)}" fill="${PROMO.badge}" ${rot}/>`);
     o.add(`<circle cx="${n(cx)}" cy="${n(cy)}" r="${n(r * 0.8)}" fill="none" stroke="${PROMO.chipText}" stroke-opacity="0.25" stroke-width="2" stroke-dasharray="6 6"/>`);
-    o.add(`<g ${rot}>`);
-    o.block(price, 'bold', cx, cy - price.height / 2, '#1a1a1a', 'center');
-    o.add('</g>');
+    o.block(price, 'bold', cx, cy - price.height / 2, '#1a1a1a', 'center', { degrees: -10, cx, cy });
   }
 
   return {

@@ -20,7 +20,7 @@ export {
   type RenderOptions,
 } from './render.ts';
 export { DEFAULT_TEMPLATE, isTemplateId, TEMPLATE_IDS, TEMPLATES, templateInfo, type TemplateId, type TemplateInfo } from './templates.ts';
-export { FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, parsePrice, PRICE_MAX_CHARS, TITLE_MAX_CHARS } from './text.ts';
+export { describeChars, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, parsePrice, PRICE_MAX_CHARS, TITLE_MAX_CHARS, unsupportedChars } from './text.ts';
 export {
   composeSet, cutoutStage, localBackdrops, setStage, SetViolationError, variantsStage,
   type BackdropContext, type BackdropSource, type CutStage, type SetComposer, type SetInput, type SetSlide, type VariantImage,

@@ -1,18 +1,17 @@
 /**
  * The local card renderer: photo + words → a marketplace card JPEG (sRGB, 3:4).
- * No key, no network; text is typeset by us with the shipped font.
+ * No key, no network; text is shaped and drawn by Pango (typeset.ts) with the shipped fonts.
  */
 import { availableParallelism } from 'node:os';
 import sharp, { type JpegOptions } from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
-import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, type Content, type Layer } from './designs.ts';
-import { loadFonts } from './fonts.ts';
-import { glyphMasks, type GlyphDraw } from './glyph-cache.ts';
+import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, measureContent, type Content, type Layer } from './designs.ts';
 import { Semaphore } from './limit.ts';
 import { hexRgb, inspectPhoto, placePhoto } from './photo.ts';
 import { samplePhoto } from './sample.ts';
 import { TEMPLATE_IDS, isTemplateId, type TemplateId } from './templates.ts';
 import { FEATURE_MAX_CHARS, FEATURES_MAX, TITLE_MAX_CHARS, cleanText, formatPrice, truncateChars } from './text.ts';
+import { drawBox, type TextBox } from './typeset.ts';
 
 export type CardSize = 'standard' | 'large';
 
@@ -120,15 +119,13 @@ async function rasterLayer(layer: Layer, k: number, dims: { width: number; heigh
   return { img, left, top, right, bottom };
 }
 
-/** Every glyph of the card's text, in pixels, in layer and run order: one cache lookup for the card. */
-function textDraws(layers: Layer[], k: number): GlyphDraw[] {
-  const draws: GlyphDraw[] = [];
-  for (const l of layers) {
-    for (const run of l.text) {
-      for (const g of run.glyphs) draws.push({ font: run.font, index: g.index, size: run.size * k, x: g.x * k, y: g.y * k });
-    }
-  }
-  return draws;
+/** A text box in design units scaled to the picture's pixels. */
+export function scaleBox(t: TextBox, k: number): TextBox {
+  return {
+    ...t, size: t.size * k, lineHeight: t.lineHeight * k, x: t.x * k, boxWidth: t.boxWidth * k, baseline: t.baseline * k,
+    ...(t.rotate ? { rotate: { ...t.rotate, cx: t.rotate.cx * k, cy: t.rotate.cy * k } } : {}),
+    ...(t.items ? { items: t.items.map((i) => ({ ...i, baseline: i.baseline * k })) } : {}),
+  };
 }
 
 /** Clean and bound the seller's words as the card will show them. */
@@ -157,7 +154,9 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
   try {
     const info = await inspectPhoto(input.photo);
     signal?.throwIfAborted();
-    const scene = layout(input.template, prepareContent(input));
+    const content = prepareContent(input);
+    await measureContent(content);
+    const scene = layout(input.template, content);
     const k = dims.width / DESIGN_WIDTH;
     const box = {
       left: Math.round(scene.photo.x * k),
@@ -167,7 +166,7 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
     };
     const [bg, masks, photo, ...layers] = await Promise.all([
       background(input.template, size, scene.background),
-      glyphMasks(textDraws(scene.layers, k)),
+      Promise.all(scene.layers.map((l) => Promise.all(l.text.map((t) => drawBox(scaleBox(t, k)))))),
       placePhoto(input.photo, info, {
         width: box.width,
         height: box.height,
@@ -187,18 +186,13 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
         bottom: bottom && { left: bottom.left * k, right: bottom.right * k },
         shade: shade && { height: shade.height * k, opacity: shade.opacity },
       });
-      let next = 0; // masks are in the order of textDraws()
       scene.layers.forEach((layer, i) => {
         const l = layers[i];
         if (l?.img) canvas.blend(l.img, l.left, l.top);
         const clip = l && { x0: l.left, y0: l.top, x1: l.right, y1: l.bottom };
-        for (const run of layer.text) {
-          const rgb = hexRgb(run.fill);
-          for (let g = 0; g < run.glyphs.length; g++) {
-            const m = masks[next++];
-            if (m && clip) canvas.fillMask(m.mask, m.left, m.top, rgb, clip);
-          }
-        }
+        layer.text.forEach((box, j) => {
+          for (const m of masks[i][j]) if (clip) canvas.fillMask(m.mask, m.left, m.top, hexRgb(box.fill), clip);
+        });
       });
       const jpeg = await sharp(canvas.data, { raw: { width: dims.width, height: dims.height, channels: 3 } })
         .jpeg(JPEG_OPTIONS)
@@ -212,9 +206,8 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
   }
 }
 
-/** Load fonts and pre-render backgrounds so the first real card is as fast as the rest. */
+/** Start Pango and fontconfig and pre-render backgrounds so the first real card is as fast as the rest. */
 export async function warmUp(): Promise<void> {
-  loadFonts();
   const photo = await samplePhoto(400, 400);
   for (const template of TEMPLATE_IDS) {
     await renderCard({ photo, title: 'Ж', features: ['Ж'], price: '1', template });

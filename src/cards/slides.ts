@@ -1,18 +1,18 @@
 /**
  * The set's infographic slides (900×1200 JPEG), typeset locally with the card renderer's
- * text facilities (fitted blocks, kerned lines, cached glyph masks): every word is ours.
+ * text facilities (fitted blocks, Pango-shaped lines): every word is ours.
  * - features: the product above, a panel with the title, the features and the price;
  * - detail: a close-up of the product with numbered callouts naming its features.
  */
 import sharp from 'sharp';
 import { backdropPixels } from './backdrops.ts';
 import { Canvas, type RawImage } from './canvas.ts';
-import { DESIGN_HEIGHT, DESIGN_WIDTH, type Content } from './designs.ts';
-import { face, setLine, type Align, type FontId } from './fonts.ts';
-import { glyphMasks } from './glyph-cache.ts';
+import { DESIGN_HEIGHT, DESIGN_WIDTH, measureContent, type Content } from './designs.ts';
+import type { FontId } from './fonts.ts';
 import { hexRgb } from './photo.ts';
 import type { TemplateId } from './templates.ts';
 import { baselineOf, fitBlock, fitList, type Block } from './text.ts';
+import { drawBox, type Align } from './typeset.ts';
 
 // Every card and slide is drawn at the design size (scaled later for larger outputs).
 const W = DESIGN_WIDTH;
@@ -31,19 +31,13 @@ const INK = '#1f2330';
 
 interface Text { block: Block; font: FontId; x: number; top: number; fill: string; align: Align }
 
-/** Paints typeset blocks onto the canvas from cached glyph masks (one atlas call for the slide). */
+/** Paints typeset blocks onto the canvas, one Pango call per block. */
 async function paintText(canvas: Canvas, texts: Text[]): Promise<void> {
-  const draws: Array<{ font: FontId; index: number; size: number; x: number; y: number; fill: string }> = [];
-  for (const t of texts) {
-    const f = face(t.font);
-    t.block.lines.forEach((line, i) => {
-      const baseline = baselineOf(t.block, t.top, i);
-      const set = setLine(f, line.text, t.x, t.block.size, t.align);
-      for (const g of set.glyphs) draws.push({ font: t.font, index: g.index, size: t.block.size, x: set.left + g.pen * set.scale, y: baseline, fill: t.fill });
-    });
-  }
-  const masks = await glyphMasks(draws);
-  masks.forEach((m, i) => { if (m) canvas.fillMask(m.mask, m.left, m.top, hexRgb(draws[i].fill)); });
+  const masks = await Promise.all(texts.map((t) => drawBox({
+    lines: t.block.lines.map((l) => l.text), font: t.font, size: t.block.size, lineHeight: t.block.lineHeight, tracking: t.block.tracking,
+    fill: t.fill, align: t.align, x: t.x, boxWidth: t.block.maxWidth, baseline: baselineOf(t.block, t.top, 0),
+  })));
+  masks.forEach((ms, i) => { for (const m of ms) canvas.fillMask(m.mask, m.left, m.top, hexRgb(texts[i].fill)); });
 }
 
 /** Shapes (SVG in slide pixels) as one RGBA layer blended over the canvas. */
@@ -72,6 +66,7 @@ const encode = async (canvas: Canvas) =>
 /** Features: the product in the upper part, then a panel with title, features (ticked) and price. */
 export async function composeFeaturesSlide(rgba: RawImage, content: Content, template: TemplateId): Promise<ComposedSlide> {
   const accent = ACCENT[template];
+  await measureContent(content);
   const canvas = Canvas.from(await backdropPixels(template, 3), W, H);
   await placeProduct(canvas, rgba, { x: 150, y: 50, w: 600, h: 480 });
   const panel = { x: 48, y: 570, w: W - 96, h: H - 570 - 48 };
@@ -108,6 +103,7 @@ export async function composeFeaturesSlide(rgba: RawImage, content: Content, tem
 /** Close-up: the product large, cut by the frame, with up to 3 numbered callouts pointing at it. */
 export async function composeDetailSlide(rgba: RawImage, content: Content, template: TemplateId): Promise<ComposedSlide> {
   const accent = ACCENT[template];
+  await measureContent(content);
   const canvas = Canvas.from(await backdropPixels(template, 2), W, H);
   const p = await placeProduct(canvas, rgba, { x: 60, y: 40, w: 780, h: 700 }, 1.25);
   const callouts = (content.features.length ? content.features : [content.title]).slice(0, 3);

@@ -1,9 +1,11 @@
 /**
- * Text preparation and layout: cleaning user input, word wrapping, and shrinking a
- * block until it fits its box. Everything is measured with the shipped font's
- * metrics (fonts.ts), in design units (the 900×1200 card space).
+ * Text preparation and layout: checking and cleaning user input, word wrapping, and
+ * shrinking a block until it fits its box. Widths are the shipped fonts' shaped word
+ * widths measured by Pango (typeset.ts: call measureWords first), in design units (the
+ * 900×1200 card space); Pango then draws the lines exactly as broken here.
  */
-import { face, type Face, type FontId } from './fonts.ts';
+import { emojiIn, fontHas, stripEmoji, type FontId } from './fonts.ts';
+import { measure } from './typeset.ts';
 
 export const TITLE_MAX_CHARS = 60;
 export const FEATURES_MAX = 5;
@@ -12,21 +14,41 @@ export const PRICE_MAX_CHARS = 24;
 
 const ELLIPSIS = '…';
 
+/** Control, format and zero-width characters: typeset as spaces, never refused. */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]/g;
+
+/**
+ * The characters of `raw` a card cannot show in `font` (emoji, and anything the shipped
+ * font has no glyph for), each once, in order: what the bot and the API refuse before
+ * confirm, naming them. Empty when the text is fine.
+ */
+export function unsupportedChars(raw: string, font: FontId = 'bold'): string[] {
+  const s = raw.normalize('NFC');
+  const bad = new Set(emojiIn(s));
+  for (const ch of stripEmoji(s).replace(INVISIBLE, ' ')) {
+    if (!/\s/u.test(ch) && !fontHas(font, ch.codePointAt(0)!)) bad.add(ch);
+  }
+  return [...bad];
+}
+
+/** Characters as a message names them: "☕ (U+2615), ⌘ (U+2318)". */
+export function describeChars(chars: string[]): string {
+  return chars.map((c) => `${c} (${[...c].map((p) => 'U+' + p.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')).join(' ')})`).join(', ');
+}
+
 /**
  * Normalise user text for one line of typesetting: NFC, control and zero-width
- * characters and line breaks become spaces, whitespace collapses, and characters
- * the font cannot draw (most emoji, private-use, variation selectors) are dropped,
- * so nothing is ever drawn as a tofu box.
+ * characters and line breaks become spaces, whitespace collapses, and emoji and
+ * characters the font cannot draw are dropped (input is refused earlier with
+ * unsupportedChars; this is the renderer's safety net), so nothing is ever drawn as a
+ * tofu box and Pango never falls back to a system font.
  */
 export function cleanText(raw: string, fontId: FontId = 'bold'): string {
-  const f = face(fontId);
-  const s = raw
-    .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]/g, ' ');
+  const s = stripEmoji(raw.normalize('NFC')).replace(INVISIBLE, ' ');
   let out = '';
   for (const ch of s) {
     if (/\s/u.test(ch)) out += ' ';
-    else if (f.has(ch)) out += ch;
+    else if (fontHas(fontId, ch.codePointAt(0)!)) out += ch;
   }
   return out.replace(/ {2,}/g, ' ').trim();
 }
@@ -88,6 +110,10 @@ export interface Block {
   width: number;
   /** Whether text had to be cut to fit. */
   truncated: boolean;
+  /** The box width it was fitted to (right-to-left lines align to its far edge). */
+  maxWidth: number;
+  /** Extra letter spacing in em it was measured with. */
+  tracking: number;
 }
 
 export interface FitOptions {
@@ -108,13 +134,13 @@ export interface FitOptions {
 }
 
 /** Greedy word wrap; a word longer than the line is broken between letters. */
-export function wrap(f: Face, text: string, size: number, maxWidth: number, tracking = 0): string[] {
+export function wrap(f: FontId, text: string, size: number, maxWidth: number, tracking = 0): string[] {
   return wrapInfo(f, text, size, maxWidth, tracking).lines;
 }
 
 /** wrap(), also telling whether some word had to be broken. */
-export function wrapInfo(f: Face, text: string, size: number, maxWidth: number, tracking = 0): { lines: string[]; broken: boolean } {
-  const fits = (s: string) => f.measure(s, size, tracking) <= maxWidth;
+export function wrapInfo(f: FontId, text: string, size: number, maxWidth: number, tracking = 0): { lines: string[]; broken: boolean } {
+  const fits = (s: string) => measure(f, s, size, tracking) <= maxWidth;
   const lines: string[] = [];
   let broken = false;
   let line = '';
@@ -148,7 +174,7 @@ export function wrapInfo(f: Face, text: string, size: number, maxWidth: number, 
 }
 
 /** Shortest line width that still wraps `text` into `count` lines (binary search). */
-function balancedWidth(f: Face, text: string, size: number, maxWidth: number, count: number, tracking: number): number {
+function balancedWidth(f: FontId, text: string, size: number, maxWidth: number, count: number, tracking: number): number {
   let lo = maxWidth * 0.5;
   let hi = maxWidth;
   for (let i = 0; i < 7; i++) {
@@ -161,12 +187,12 @@ function balancedWidth(f: Face, text: string, size: number, maxWidth: number, co
 }
 
 /** Cut `lines` to `max`, ending the last with "…" that fits `maxWidth`. */
-function cutLines(f: Face, lines: string[], max: number, size: number, maxWidth: number, tracking: number): string[] {
+function cutLines(f: FontId, lines: string[], max: number, size: number, maxWidth: number, tracking: number): string[] {
   if (lines.length <= max) return lines;
   const kept = lines.slice(0, Math.max(0, max));
   if (kept.length === 0) return kept;
   let last = `${kept[kept.length - 1]} ${lines[kept.length]}`;
-  while (last && f.measure(last + ELLIPSIS, size, tracking) > maxWidth) {
+  while (last && measure(f, last + ELLIPSIS, size, tracking) > maxWidth) {
     const cps = [...last];
     cps.pop();
     last = cps.join('');
@@ -175,8 +201,8 @@ function cutLines(f: Face, lines: string[], max: number, size: number, maxWidth:
   return kept;
 }
 
-function toBlock(f: Face, lines: string[], size: number, leading: number, tracking: number, truncated: boolean): Block {
-  const measured = lines.map((text) => ({ text, width: f.measure(text, size, tracking) }));
+function toBlock(f: FontId, lines: string[], size: number, leading: number, tracking: number, truncated: boolean, maxWidth: number): Block {
+  const measured = lines.map((text) => ({ text, width: Math.min(maxWidth, measure(f, text, size, tracking)) }));
   const lineHeight = size * leading;
   return {
     lines: measured,
@@ -185,6 +211,8 @@ function toBlock(f: Face, lines: string[], size: number, leading: number, tracki
     height: measured.length * lineHeight,
     width: measured.reduce((m, l) => Math.max(m, l.width), 0),
     truncated,
+    maxWidth,
+    tracking,
   };
 }
 
@@ -194,11 +222,11 @@ function toBlock(f: Face, lines: string[], size: number, leading: number, tracki
  * The result never exceeds maxWidth × maxHeight.
  */
 export function fitBlock(text: string, o: FitOptions): Block {
-  const f = face(o.font);
+  const f = o.font;
   const leading = o.leading ?? 1.2;
   const tracking = o.tracking ?? 0;
   const step = o.step ?? 2;
-  if (!text) return toBlock(f, [], o.maxSize, leading, tracking, false);
+  if (!text) return toBlock(f, [], o.maxSize, leading, tracking, false, o.maxWidth);
   for (let size = o.maxSize; size >= o.minSize; size -= step) {
     const w = wrapInfo(f, text, size, o.maxWidth, tracking);
     let lines = w.lines;
@@ -208,13 +236,13 @@ export function fitBlock(text: string, o: FitOptions): Block {
       if (o.balance && lines.length > 1) {
         lines = wrap(f, text, size, balancedWidth(f, text, size, o.maxWidth, lines.length, tracking), tracking);
       }
-      return toBlock(f, lines, size, leading, tracking, false);
+      return toBlock(f, lines, size, leading, tracking, false, o.maxWidth);
     }
   }
   const size = o.minSize;
   const room = Math.min(o.maxLines, Math.floor(o.maxHeight / (size * leading)));
   const lines = cutLines(f, wrap(f, text, size, o.maxWidth, tracking), Math.max(room, 0), size, o.maxWidth, tracking);
-  return toBlock(f, lines, size, leading, tracking, true);
+  return toBlock(f, lines, size, leading, tracking, true, o.maxWidth);
 }
 
 export interface ListFitOptions extends Omit<FitOptions, 'maxLines' | 'balance'> {
@@ -241,7 +269,7 @@ function listHeight(items: Block[], gap: number): number {
  * list never exceeds maxHeight.
  */
 export function fitList(items: string[], o: ListFitOptions): ListBlock {
-  const f = face(o.font);
+  const f = o.font;
   const leading = o.leading ?? 1.2;
   const tracking = o.tracking ?? 0;
   const step = o.step ?? 2;
@@ -251,7 +279,7 @@ export function fitList(items: string[], o: ListFitOptions): ListBlock {
     const wrapped = texts.map((t) => wrapInfo(f, t, size, o.maxWidth, tracking));
     if (wrapped.some((w) => w.broken) && size > o.minSize + 2 * step) continue;
     if (wrapped.every((w) => w.lines.length <= o.maxLinesPerItem)) {
-      const blocks = wrapped.map((w) => toBlock(f, w.lines, size, leading, tracking, false));
+      const blocks = wrapped.map((w) => toBlock(f, w.lines, size, leading, tracking, false, o.maxWidth));
       const gap = size * o.gap;
       if (listHeight(blocks, gap) <= o.maxHeight) return { items: blocks, size, gap, height: listHeight(blocks, gap) };
     }
@@ -261,7 +289,7 @@ export function fitList(items: string[], o: ListFitOptions): ListBlock {
   for (let perItem = o.maxLinesPerItem; perItem >= 1; perItem--) {
     const blocks = texts.map((t) => {
       const all = wrap(f, t, size, o.maxWidth, tracking);
-      return toBlock(f, cutLines(f, all, perItem, size, o.maxWidth, tracking), size, leading, tracking, all.length > perItem);
+      return toBlock(f, cutLines(f, all, perItem, size, o.maxWidth, tracking), size, leading, tracking, all.length > perItem, o.maxWidth);
     });
     while (blocks.length > 0 && listHeight(blocks, gap) > o.maxHeight) blocks.pop();
     if (blocks.length === texts.length || perItem === 1) {

@@ -15,6 +15,7 @@ const en = {
   askNewTitle: 'Send the new title, up to 60 characters.',
   titleEmpty: 'The title cannot be empty. Send the product title, up to 60 characters.',
   titleTooLong: (n: number) => `That is ${n} characters; please keep the title to 60.`,
+  unsupportedChars: (chars: string) => `A card cannot show these characters: ${chars}. Emoji are not printed on cards. Please send the text without them.`,
   askFeatures: 'Key features: up to 5, one per line. For example:\nCotton 100%\nSizes 42–56',
   featuresTrimmed: 'Only 5 features fit on a card; I kept the first five.',
   askPrice: 'Price in ₽ (for example 1990), or tap “Skip”.',

@@ -5,8 +5,8 @@
 import { Composer, InputFile } from 'grammy';
 import type { Message } from 'grammy/types';
 import {
-  BadPhotoError, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, isTemplateId, parsePrice, renderPreviewStrip,
-  TEMPLATE_IDS, templateInfo, TITLE_MAX_CHARS, verifyPhoto,
+  BadPhotoError, describeChars, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, isTemplateId, parsePrice, renderPreviewStrip,
+  TEMPLATE_IDS, templateInfo, TITLE_MAX_CHARS, unsupportedChars, verifyPhoto,
 } from '../../cards/index.ts';
 import { downloadFile, FileTooBigError } from '../../telegram/api.ts';
 import { CARD_CALLBACKS } from '../../telegram/callbacks.ts';
@@ -142,12 +142,16 @@ order.on('message:text', async (ctx, nextMw) => {
       if (!title) return void (await ctx.reply(ctx.t.titleEmpty));
       const n = [...title].length;
       if (n > TITLE_MAX_CHARS) return void (await ctx.reply(ctx.t.titleTooLong(n)));
+      const bad = unsupportedChars(title, 'bold');
+      if (bad.length) return void (await ctx.reply(ctx.t.unsupportedChars(describeChars(bad))));
       s.draft.title = title;
       s.step = 'features';
       return next(ctx, () => ctx.reply(ctx.t.askFeatures));
     }
     case 'features': {
       const { list, trimmed } = parseFeatures(text);
+      const bad = unsupportedChars(list.join(' '), 'regular');
+      if (bad.length) return void (await ctx.reply(ctx.t.unsupportedChars(describeChars(bad))));
       s.draft.features = list;
       if (trimmed) await ctx.reply(ctx.t.featuresTrimmed);
       s.step = 'price';
