@@ -40,7 +40,7 @@ export const isAskTitle = (m: BotMessage) => m.kind === 'text' && /title|наз�
 /** Photo → (cut-out preview) → title → features → price → marketplace → template → summary. Returns the summary message. */
 export async function fillOrder(user: FakeUser, photo: Buffer, o: { title?: string; features?: string; price?: string; template?: string; marketplace?: 'wb' | 'ozon' } = {}): Promise<Ordered> {
   await after(user, () => user.sendCommand('/start'));
-  await after(user, () => user.sendPhoto(photo), isAskTitle, 30_000);
+  await after(user, () => user.sendPhoto(photo), isAskTitle, 60_000);
   await after(user, () => user.sendText(o.title ?? 'Кружка керамическая 350 мл'));
   await after(user, () => user.sendText(o.features ?? 'Объём 350 мл\nМожно в посудомойку\nПодарочная коробка'));
   const mp = await after(user, () => user.sendText(o.price ?? '990'), (m) => buttons(m).some((b) => b.startsWith('mp:')));
