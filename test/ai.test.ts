@@ -86,14 +86,19 @@ describe('end to end through the bot', () => {
     /** The infographic slide the set would show with these words. */
     const slideWith = async (words: { title: string; features: string[] }) =>
       (await composeSet({ cutPng: cut.bytes, mainJpeg: main.bytes, ...words, price: '990', template: 'bold', marketplace: 'wb' }))[1].jpeg;
-    return { u, entries: unzip(got.zip.bytes!), result: job.result, status: job.status, slideWith };
+    const [render] = await db.sql`select j.result from public.orders o join public.jobs j on j.id = o.render_job_id where o.id = ${id}`;
+    const calls = await db.sql`select call_key, state from public.ai_calls where order_key = ${`order:${id}`} order by call_key`;
+    return { u, id, entries: unzip(got.zip.bytes!), result: job.result, status: job.status, slideWith, render: render.result, calls };
   }
   /** The copywriter's calls (the backdrops' image calls go to the same fake provider). */
   const copyCalls = () => or.requests.filter((r) => !Array.isArray(r.body?.modalities)).length;
 
   test('the improved title and features are what the card shows', async () => {
     or.reset();
-    const { entries, result, status, slideWith } = await order(2001);
+    const { id, entries, result, status, slideWith, render, calls } = await order(2001);
+    // With a key the bot's variants use AI backdrops as API cards do: one paid call per variant, keyed by the order.
+    assert.deepEqual(render.sources, ['provided', 'provided', 'provided']);
+    assert.deepEqual(calls.map((c) => [c.call_key, c.state]), [1, 2, 3].map((n) => [`order:${id}:v${n}:backdrop`, 'done']));
     assert.equal(status, 'succeeded');
     const improved = or.improve(SELLER);
     assert.equal(result.copy, 'ai');

@@ -58,7 +58,7 @@ export function cardSetJob(d: CardJobDeps) {
       return {
         setMs: Math.round(ms), slides: set.slides.length, warnings: set.warnings.map((w) => w.code),
         deliverJobId: after?.set_deliver_job_id ?? null,
-        ...(ai ? { copy: ai.source, ...(ai.source === 'seller' ? { copyFallback: ai.reason } : {}) } : {}),
+        ...(ai ? { copy: ai.source, ...(ai.source === 'seller' ? { copyFallback: ai.reason } : { title: words.title, features: words.features }) } : {}),
       };
     },
   });
