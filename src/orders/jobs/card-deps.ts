@@ -46,7 +46,8 @@ function ackText(order: Order, state: AckState): string {
 
 /** Edits the order's "queued" message, at most once per interval (0 = always). Never throws. */
 export async function editAck(d: CardJobDeps, order: Order, state: AckState, minIntervalMs: number, log: Logger) {
-  if (!order.ack_message_id) return;
+  // No early return on a snapshot without ack_message_id: the bot may have recorded its
+  // answer since the job read the order (order_ack_touch reads the row as it is now).
   try {
     const touched = await d.orders.touchAck(order.id, minIntervalMs);
     if (!touched?.ack_message_id) return;
