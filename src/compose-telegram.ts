@@ -1,11 +1,11 @@
 // The Telegram half of the composition root, kept out of main.ts so that file stays
-// small: the order store, its job kinds (render-card, deliver-card, prune-bot-tables), the bot and
+// small: the order store, its job kinds (render-card, card-set, deliver-card, prune-bot-tables), the bot and
 // how updates arrive (webhook handlers for POST /telegram, or long polling by one leader).
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Update } from 'grammy/types';
 import type { Config } from './config.ts';
-import { aiFromConfig } from './ai/index.ts';
+import { aiFromConfig, forOrder } from './ai/index.ts';
 import { createBot, type NeurocardsBot } from './bot/index.ts';
 import { pruneBotTablesJob } from './orders/jobs/prune-bot-tables.ts';
 import { startPollingMode, startWebhookMode, type BotRunner } from './bot/run.ts';
@@ -15,6 +15,7 @@ import { telegramWebhook, type WebhookHandlers } from './http/telegram.ts';
 import type { Logger } from './log.ts';
 import { scrub } from './log.ts';
 import { createTelegramApi } from './telegram/api.ts';
+import { cardSetJob } from './orders/jobs/card-set.ts';
 import { deliverCardJob } from './orders/jobs/deliver-card.ts';
 import { renderCardJob } from './orders/jobs/render-card.ts';
 import type { JobKind } from './worker/registry.ts';
@@ -62,8 +63,15 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
       log.info({ model: ai.provider.model, keys: ai.pool?.size ?? 1 }, 'AI copywriter on (OPENROUTER_API_KEY(S) set)');
       ai.limiter.apply().catch((err) => log.warn({ err: scrub((err as Error).message) }, 'AI rate limits not applied yet'));
     }
-    const deps = { orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes, copy: ai?.provider ?? null };
-    jobs.push(renderCardJob(deps), deliverCardJob(deps));
+    // With a key, each order's variants ask the AI for their backdrops exactly as API cards do
+    // (null → the local one); the paid calls are keyed `order:<id>:v<n>:backdrop`.
+    const source = ai?.backdrop ?? null;
+    if (source) log.info({ model: config.OPENROUTER_IMAGE_MODEL, keys: ai?.pool?.size ?? 1 }, 'AI backdrops on for bot orders');
+    const deps = {
+      orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes, copy: ai?.provider ?? null,
+      backdropsFor: source ? (orderKey: string) => forOrder(source, orderKey) : null,
+    };
+    jobs.push(renderCardJob(deps), cardSetJob(deps), deliverCardJob(deps));
   }
 
   const bot = token && o.bot ? createBot({

@@ -1,5 +1,5 @@
 // The optional AI copywriter (issue 4 item 8) against a fake OpenRouter over real HTTP,
-// with the shared limiter on real Postgres: improved copy reaches the card end to end,
+// with the shared limiter on real Postgres: improved copy reaches the set's infographic end to end,
 // 429 + Retry-After, 5xx retries, timeouts and bad output all fall back to the seller's
 // words, the limiter is shared across instances, and the key never reaches the logs.
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { after as afterAll, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { aiFromConfig, createCopyProvider, SharedLimiter, type CopyProvider } from '../src/ai/index.ts';
 import { FEATURE_MAX_CHARS, FEATURES_MAX, TITLE_MAX_CHARS } from '../src/cards/index.ts';
-import { renderCard } from '../src/cards/render.ts';
+import { composeSet } from '../src/cards/index.ts';
 import { samplePhoto } from '../src/cards/sample.ts';
 import { loadConfig } from '../src/config.ts';
 import { postgresLimits } from './support/stores.ts';
@@ -18,7 +18,8 @@ import { startApp, type RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeOpenRouter, type FakeOpenRouter } from './support/fake-openrouter.ts';
 import { sniffImage, startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';
-import { TOKEN, after, botEnv, fillOrder } from './support/bot.ts';
+import { TOKEN, botEnv, confirmAndPick, fillOrder } from './support/bot.ts';
+import { unzip } from './support/unzip.ts';
 
 const KEY = 'sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef';
 const SELLER = { title: 'Кружка керамическая 350 мл', features: ['Объём 350 мл', 'Можно в посудомойку', 'Подарочная коробка'] };
@@ -72,54 +73,59 @@ describe('end to end through the bot', () => {
 
   async function order(userId: number) {
     const u = tg.user(userId, { languageCode: 'ru' });
-    const { summary, confirmData } = await fillOrder(u, photo);
-    const ack = await after(u, () => u.pressButton(summary.message_id, confirmData));
-    const doc = await u.waitForMessage((m) => m.kind === 'document', 20_000);
-    const id = Number(ack.text!.match(/№(\d+)/)![1]);
-    // The render job enqueues the delivery before it returns, and its own outcome is
-    // recorded in the next completion batch: the card can arrive a few ms before that.
+    const got = await confirmAndPick(u, await fillOrder(u, photo), 1);
+    const [{ id }] = await db.sql`select id::int from public.orders where user_id = ${userId}`;
+    // The set job enqueues the delivery before it returns, and its own outcome is
+    // recorded in the next completion batch: the zip can arrive a few ms before that.
     const [job] = await waitFor(async () => {
-      const rows = await db.sql`select j.result, j.status, o.photo_file_id from public.orders o join public.jobs j on j.id = o.render_job_id where o.id = ${id}`;
+      const rows = await db.sql`select j.result, j.status from public.orders o join public.jobs j on j.id = o.set_job_id where o.id = ${id}`;
       return rows[0]?.status === 'running' ? null : rows;
-    }, 5_000, 'the render job to be recorded');
-    // the exact bytes the render job downloaded
-    const sent = tg.fileBytes(job.photo_file_id)!;
-    return { u, doc, result: job.result, status: job.status, sent };
+    }, 5_000, 'the set job to be recorded');
+    const [cut] = await db.sql`select bytes from public.order_images where order_id = ${id} and role = 'cutout'`;
+    const [main] = await db.sql`select bytes from public.order_images where order_id = ${id} and role = 'main'`;
+    /** The infographic slide the set would show with these words. */
+    const slideWith = async (words: { title: string; features: string[] }) =>
+      (await composeSet({ cutPng: cut.bytes, mainJpeg: main.bytes, ...words, price: '990', template: 'bold', marketplace: 'wb' }))[1].jpeg;
+    const [render] = await db.sql`select j.result from public.orders o join public.jobs j on j.id = o.render_job_id where o.id = ${id}`;
+    const calls = await db.sql`select call_key, state from public.ai_calls where order_key = ${`order:${id}`} order by call_key`;
+    return { u, id, entries: unzip(got.zip.bytes!), result: job.result, status: job.status, slideWith, render: render.result, calls };
   }
+  /** The copywriter's calls (the backdrops' image calls go to the same fake provider). */
+  const copyCalls = () => or.requests.filter((r) => !Array.isArray(r.body?.modalities)).length;
 
   test('the improved title and features are what the card shows', async () => {
     or.reset();
-    const { doc, result, status, sent } = await order(2001);
+    const { id, entries, result, status, slideWith, render, calls } = await order(2001);
+    // With a key the bot's variants use AI backdrops as API cards do: one paid call per variant, keyed by the order.
+    assert.deepEqual(render.sources, ['provided', 'provided', 'provided']);
+    assert.deepEqual(calls.map((c) => [c.call_key, c.state]), [1, 2, 3].map((n) => [`order:${id}:v${n}:backdrop`, 'done']));
     assert.equal(status, 'succeeded');
     const improved = or.improve(SELLER);
     assert.equal(result.copy, 'ai');
     assert.equal(result.title, improved.title);
     assert.deepEqual(result.features, improved.features);
     // one call, with the seller's words, the model and the JSON response format; no photo sent
-    assert.equal(or.calls(), 1);
-    const body = or.requests[0].body;
+    assert.equal(copyCalls(), 1);
+    const body = or.requests.find((r) => !Array.isArray(r.body?.modalities))!.body;
     assert.equal(body.model, 'openai/gpt-4o-mini');
     assert.equal(body.response_format.type, 'json_schema');
     assert.deepEqual(JSON.parse(body.messages.at(-1).content), { ...SELLER, price: '990' });
     assert.ok(JSON.stringify(body).length < 5000, 'the photo is never sent to the provider');
-    // the delivered document is exactly the renderer's card with the improved words
-    assert.deepEqual(sniffImage(doc.bytes!), { format: 'jpeg', width: 900, height: 1200 });
-    const withAi = await renderCard({ photo: sent, ...improved, price: '990', template: 'bold' });
-    const withSeller = await renderCard({ photo: sent, ...SELLER, price: '990', template: 'bold' });
-    assert.ok(doc.bytes!.equals(withAi.jpeg), 'card rendered with the AI copy');
-    assert.ok(!doc.bytes!.equals(withSeller.jpeg));
+    // the delivered infographic slide is exactly the set's with the improved words
+    assert.deepEqual(sniffImage(entries[1].data), { format: 'jpeg', width: 900, height: 1200 });
+    assert.ok(entries[1].data.equals(await slideWith(improved)), 'slide made with the AI copy');
+    assert.ok(!entries[1].data.equals(await slideWith(SELLER)));
   });
 
   test('a provider that keeps failing costs no order: the card carries the seller\'s words', async () => {
     or.reset();
     or.fallback = { kind: '500' };
-    const { doc, result, status, sent } = await order(2002);
+    const { entries, result, status, slideWith } = await order(2002);
     assert.equal(status, 'succeeded');
     assert.equal(result.copy, 'seller');
     assert.equal(result.copyFallback, 'server_error');
-    assert.equal(or.calls(), 3, 'one call and two retries');
-    const withSeller = await renderCard({ photo: sent, ...SELLER, price: '990', template: 'bold' });
-    assert.ok(doc.bytes!.equals(withSeller.jpeg), 'card rendered with the seller\'s words');
+    assert.equal(copyCalls(), 3, 'one call and two retries');
+    assert.ok(entries[1].data.equals(await slideWith(SELLER)), 'slide made with the seller\'s words');
     or.reset();
   });
 

@@ -1,12 +1,13 @@
 // The order conversation end to end, in-process: the real app (polling leader, worker
-// pool, render and deliver jobs) against the fake Telegram Bot API on real Postgres.
+// pool, the generation and delivery jobs) against the fake Telegram Bot API on real Postgres.
 import assert from 'node:assert/strict';
 import { after as afterAll, before, describe, test } from 'node:test';
 import { samplePhoto } from '../src/cards/sample.ts';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { sniffImage, startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';
-import { TOKEN, after, buttons, fillOrder, startBotApp } from './support/bot.ts';
+import { TOKEN, after, buttons, fillOrder, isAskTitle, startBotApp, waitForAlbum } from './support/bot.ts';
+import { unzip } from './support/unzip.ts';
 
 let photo: Buffer;
 before(async () => { photo = await samplePhoto(800, 800); });
@@ -26,7 +27,7 @@ describe('conversation with a working pool', () => {
     await db?.drop();
   });
 
-  test('photo → title → features → price → template → confirm → card as photo + 900×1200 document', async () => {
+  test('photo → title → features → price → marketplace → template → confirm → 3 variants → pick → set as album + zip', async () => {
     const u = tg.user(1001, { languageCode: 'ru' });
     const { summary, confirmData } = await fillOrder(u, photo);
     assert.match(summary.text!, /Кружка керамическая 350 мл/);
@@ -34,12 +35,21 @@ describe('conversation with a working pool', () => {
     const ack = await after(u, () => u.pressButton(summary.message_id, confirmData));
     assert.match(ack.text!, /Заказ №\d+ принят/);
     assert.match(ack.text!, /1-й в очереди/);
-    const doc = await u.waitForMessage((m) => m.kind === 'document', 20_000);
-    const card = u.messages().find((m) => m.kind === 'photo' && m.caption?.startsWith('№'))!;
-    assert.ok(card, 'preview photo sent');
-    assert.ok(card.sentAt <= doc.sentAt && ack.sentAt < card.sentAt, 'ack, then photo, then document');
-    assert.deepEqual(sniffImage(doc.bytes!), { format: 'jpeg', width: 900, height: 1200 });
-    assert.deepEqual(buttons(doc), [`var:${ack.text!.match(/№(\d+)/)![1]}`, 'new']);
+    const id = ack.text!.match(/№(\d+)/)![1];
+    const variants = await waitForAlbum(u, ack.message_id, 3, 30_000);
+    assert.match(variants[0].caption!, /варианты 1, 2, 3/);
+    const choice = await u.waitForMessage((m) => buttons(m).some((b) => b.startsWith('pick:')), 20_000);
+    assert.deepEqual(buttons(choice), [1, 2, 3].map((n) => `pick:${id}:${n}`));
+    assert.ok(ack.sentAt < variants[0].sentAt && variants[0].sentAt <= choice.sentAt, 'ack, then the variants, then 1/2/3');
+    await tg.waitFor(() => u.messages().find((m) => m.message_id === ack.message_id)?.text?.includes('варианта готовы'), 5000);
+    u.pressButton(choice.message_id, `pick:${id}:1`);
+    const doc = await u.waitForMessage((m) => m.kind === 'document', 30_000);
+    const slides = await waitForAlbum(u, choice.message_id, 3, 5_000);
+    assert.match(slides[0].caption!, /набор для Wildberries/);
+    for (const m of slides) assert.deepEqual(sniffImage(m.bytes!), { format: 'jpeg', width: 900, height: 1200 });
+    assert.ok(slides[0].sentAt <= doc.sentAt, 'the set, then the zip');
+    assert.deepEqual(unzip(doc.bytes!).map((e) => e.name), [`card-${id}-1-main.jpg`, `card-${id}-2-infographic.jpg`, `card-${id}-3-detail.jpg`]);
+    assert.deepEqual(buttons(doc), ['new']);
     // the ack is edited to "done"
     await tg.waitFor(() => u.messages().find((m) => m.message_id === ack.message_id)?.text?.includes('готово'), 5000);
 
@@ -53,7 +63,7 @@ describe('conversation with a working pool', () => {
     assert.ok(o.photo_out_file_id && o.document_file_id && o.photo_message_id && o.document_message_id);
   });
 
-  test('/history re-sends by file_id without uploading; /status; "Another variant"; /stats for admins', async () => {
+  test('/history re-sends by file_id without uploading; /status while a pick is awaited; /cancel before the set; /stats for admins', async () => {
     const u = tg.user(1001);
     const hist = await after(u, () => u.sendCommand('/history'), (m) => buttons(m).length > 0);
     const id = Number(buttons(hist)[0].slice(3));
@@ -67,15 +77,19 @@ describe('conversation with a working pool', () => {
     const st = await after(u, () => u.sendCommand('/status'));
     assert.match(st.text!, /Заказов в работе нет/);
 
-    // Another variant: same words, next template, a new order; a second tap does nothing more.
-    const doc = u.messages().find((m) => m.kind === 'document' && buttons(m).includes(`var:${id}`))!;
-    const ack2 = await after(u, () => u.pressButton(doc.message_id, `var:${id}`), (m) => /принят/.test(m.text ?? ''));
-    u.pressButton(doc.message_id, `var:${id}`);
-    await u.waitForMessage((m) => m.kind === 'document' && m.message_id > ack2.message_id, 20_000);
-    const rows = await db.sql`select template, parent_id from public.orders where user_id = 1001 order by id`;
-    assert.equal(rows.length, 2);
-    assert.equal(rows[1].parent_id, String(id));
-    assert.equal(rows[1].template, 'promo'); // bold → promo
+    // A second order waits for the pick: /status says so, and /cancel still stops it.
+    const { summary, confirmData } = await fillOrder(u, photo, { title: 'Вторая' });
+    const ack2 = await after(u, () => u.pressButton(summary.message_id, confirmData), (m) => /принят/.test(m.text ?? ''));
+    const choice = await u.waitForMessage((m) => m.message_id > ack2.message_id && buttons(m).some((b) => b.startsWith('pick:')), 30_000);
+    const id2 = Number(ack2.text!.match(/№(\d+)/)![1]);
+    assert.match((await after(u, () => u.sendCommand('/status'))).text!, new RegExp(`№${id2} — ждёт вашего выбора`));
+    // The only open order: /cancel cancels it at once.
+    assert.match((await after(u, () => u.sendCommand('/cancel'), (m) => /отмен/.test(m.text ?? ''))).text!, new RegExp(`№${id2} отменён`));
+    const late = u.pressButton(choice.message_id, `pick:${id2}:2`, { unchecked: true });
+    await tg.waitFor(() => u.callbackAnswer(late.id), 5000);
+    assert.match(u.callbackAnswer(late.id)!.text!, /закрыт/);
+    const [o2] = await db.sql`select status, choice, set_job_id from public.orders where id = ${id2}`;
+    assert.deepEqual([o2.status, o2.choice, o2.set_job_id], ['canceled', null, null]);
 
     // Two paid AI variants of one order (issue 15): their reported cost is in /stats.
     await db.sql`insert into ai_calls (call_key, order_key, state, paid_calls, cost_usd)
@@ -107,7 +121,7 @@ describe('conversation with a working pool', () => {
     assert.match((await after(u, () => u.sendDocument(photo, { fileName: 'big.jpg', mimeType: 'image/jpeg', fileSize: 25 * 1024 * 1024 }))).text!, /25 MB.*at most 20 MB/);
     assert.match((await after(u, () => u.sendText('hello'))).text!, /Send a product photo/);
     // An image sent as a file is accepted like a photo; a too-long title is refused politely.
-    assert.match((await after(u, () => u.sendDocument(photo, { fileName: 'p.jpg', mimeType: 'image/jpeg' }))).text!, /title/);
+    assert.match((await after(u, () => u.sendDocument(photo, { fileName: 'p.jpg', mimeType: 'image/jpeg' }), isAskTitle, 30_000)).text!, /title/);
     assert.match((await after(u, () => u.sendText('x'.repeat(61)))).text!, /61 characters/);
     // Emoji and characters the font lacks are refused at the step, naming them.
     assert.match((await after(u, () => u.sendText('Mug ☕ 350 ml'))).text!, /cannot show these characters: ☕ \(U\+2615\)/);
@@ -172,7 +186,7 @@ describe('limits and /cancel (no worker: orders stay queued)', () => {
     await after(u, () => u.pressButton(again.message_id, buttons(again)[0]), (m) => /canceled/.test(m.text ?? ''));
     assert.match((await order(u)).text!, /daily limit/);
     // /cancel during a draft drops the draft, not an order
-    await after(u, () => u.sendPhoto(photo));
+    await after(u, () => u.sendPhoto(photo), isAskTitle, 30_000);
     assert.match((await after(u, () => u.sendCommand('/cancel'))).text!, /Canceled/);
   });
 });

@@ -9,7 +9,7 @@ import { postgresOrderStore } from './support/stores.ts';
 import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeTelegram, type FakeTelegram } from './support/fake-telegram.ts';
-import { TOKEN, after, buttons, fillOrder, startBotApp } from './support/bot.ts';
+import { TOKEN, confirmAndPick, fillOrder, startBotApp } from './support/bot.ts';
 import { waitFor } from './support/wait.ts';
 
 let photo: Buffer;
@@ -30,11 +30,9 @@ describe('one download per Telegram photo', () => {
     await db?.drop();
   });
 
-  test('upload check, render, delivery and "Another variant": getFile once, the file downloaded once', async () => {
+  test('upload check and cut-out, variants, pick, set and delivery: getFile once, the file downloaded once', async () => {
     const u = tg.user(3101, { languageCode: 'en' });
-    const { summary, confirmData } = await fillOrder(u, photo);
-    await after(u, () => u.pressButton(summary.message_id, confirmData));
-    const doc = await u.waitForMessage((m) => m.kind === 'document', 20_000);
+    await confirmAndPick(u, await fillOrder(u, photo), 1);
     await waitFor(async () => (await db.sql`select 1 from public.orders where user_id = 3101 and status = 'sent'`).length, 10_000, 'the order sent');
     const getFiles = () => tg.calls.filter((c) => c.method === 'getFile' && c.status === 200).length;
     assert.equal(getFiles(), 1, 'getFile once: at upload');
@@ -43,12 +41,10 @@ describe('one download per Telegram photo', () => {
       from public.orders o left join public.order_photos p on p.unique_id = o.photo_unique_id where o.user_id = 3101`;
     assert.ok(o.kept, 'the checked photo was kept for the render');
 
-    // "Another variant" renders the same photo again, still without a download.
-    const variant = buttons(doc).find((b) => b.startsWith('var:'))!;
-    await after(u, () => u.pressButton(doc.message_id, variant), (m) => m.kind === 'text');
-    await waitFor(async () => u.messages().filter((m) => m.kind === 'document').length === 2, 20_000, 'the variant delivered');
-    assert.equal(getFiles(), 1);
-    assert.deepEqual([...tg.fileDownloads.values()], [1]);
+    // A second order of the same photo: its cut-out was kept at upload too; still no download.
+    await confirmAndPick(u, await fillOrder(u, photo, { title: 'Second' }), 3);
+    assert.equal(getFiles(), 2, 'getFile once per upload');
+    assert.deepEqual([...tg.fileDownloads.values()], [1, 1], 'each upload downloaded once (by the bot), never by the jobs');
   });
 });
 
@@ -67,7 +63,7 @@ describe('delivery is due when the bot has recorded its answer', () => {
     await db?.drop();
   });
 
-  test('rendered before the answer is recorded: the delivery waits in the queue (not in a job), then runs at once', async () => {
+  test('variants made before the answer is recorded: their delivery waits in the queue (not in a job), then runs at once', async () => {
     const orders = postgresOrderStore(db.sql);
     const u = tg.user(3201, { started: true });
     const m = u.sendPhoto(photo);
@@ -80,18 +76,18 @@ describe('delivery is due when the bot has recorded its answer', () => {
     const jobOf = async () => (await db.sql`select o.created_at, o.status as ostatus, d.status, d.attempts, d.run_at
       from public.orders o join public.jobs d on d.id = o.deliver_job_id where o.id = ${id}`)[0];
     const waiting = await waitFor(jobOf, 20_000, 'the render to enqueue the delivery');
-    assert.equal(waiting.ostatus, 'rendered');
+    assert.equal(waiting.ostatus, 'awaiting_choice');
     // No attempt has started: nothing is holding a worker slot to wait for the answer.
     assert.equal(waiting.status, 'queued');
     assert.equal(waiting.attempts, 0);
     const deadlineMs = waiting.run_at.getTime() - waiting.created_at.getTime();
     assert.ok(Math.abs(deadlineMs - 10_000) < 50, `due 10 s after the order without an answer (${deadlineMs} ms)`);
-    assert.equal(tg.successCount('sendPhoto', u.id), 0);
+    assert.equal(tg.successCount('sendMediaGroup', u.id), 0);
 
     await orders.setAck(id, 1);
-    const doc = await u.waitForMessage((msg) => msg.kind === 'document', 20_000);
-    await waitFor(async () => (await db.sql`select 1 from public.orders where id = ${id} and status = 'sent'`).length, 10_000, 'the order sent');
-    assert.ok(doc.sentAt < waiting.run_at.getTime(), 'delivered as soon as the answer was recorded, before the deadline');
+    const album = await u.waitForMessage((msg) => msg.method === 'sendMediaGroup', 20_000);
+    await waitFor(async () => (await db.sql`select 1 from public.orders where id = ${id} and choice_message_id is not null`).length, 10_000, 'the variants delivered');
+    assert.ok(album.sentAt < waiting.run_at.getTime(), 'delivered as soon as the answer was recorded, before the deadline');
     const [d] = await db.sql`select attempts from public.jobs j join public.orders o on o.deliver_job_id = j.id where o.id = ${id}`;
     assert.equal(d.attempts, 1);
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { spawnTs } from './support/procs.ts';
 
-test('chaos --short: lost 0, stuck 0, every duplicate explained, every order delivered', { timeout: 240_000 }, async () => {
+test('chaos --short: lost 0, stuck 0, every duplicate explained, every order delivered', { timeout: 420_000 }, async () => {
   const run = spawnTs('test/chaos/run.ts', ['--short'], {});
   const { code } = await run.exited;
   const line = run.lines.find((l) => l.startsWith('{"orders"'));

@@ -29,7 +29,7 @@ test('a fresh app exports worker_jobs_{total,completed_total,failed_total} at 0 
   // The kinds this instance registered, as its heartbeat told the database.
   const [w] = await db.sql<{ kinds: string[] }[]>`select meta->'kinds' as kinds from public.workers where id = 'metrics-zero'`;
   assert.deepEqual([...w.kinds].sort(), [
-    'api-card', 'api-card-set', 'deliver-card', 'noop', 'prune-ai-calls', 'prune-bot-tables', 'prune-jobs', 'render-card', 'sweep-api-results',
+    'api-card', 'api-card-set', 'card-set', 'deliver-card', 'noop', 'prune-ai-calls', 'prune-bot-tables', 'prune-jobs', 'render-card', 'sweep-api-results',
   ]);
   const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
   // prom-client writes labels in declaration order, as the expected series below list them.

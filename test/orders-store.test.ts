@@ -47,44 +47,70 @@ for (const adapter of adapters) {
       assert.deepEqual(open.map((o) => o.queue?.position).sort(), [1, 2]);
     });
 
-    test('rendered stores the card once and enqueues one delivery; card bytes round-trip', async () => {
-      const r = await orders.confirm({ key: 'r1', userId: 12, chatId: 12, lang: 'en', photoFileId: 'F', title: 'T', features: [], template: 'bold', maxOpen: 5, dailyQuota: 5 });
+    test('each stage is recorded once and enqueues one next step; the pick is idempotent; pictures round-trip', async () => {
+      const r = await orders.confirm({ key: 'r1', userId: 12, chatId: 12, lang: 'en', photoFileId: 'F', title: 'T', features: [], template: 'bold', marketplace: 'ozon', maxOpen: 5, dailyQuota: 5 });
       assert.equal(r.result, 'created');
       const id = r.result === 'created' ? r.order.id : 0;
-      const jpeg = Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3, 0, 255]);
-      const first = await orders.rendered(id, { jpeg, width: 900, height: 1200 }, 42);
-      const again = await orders.rendered(id, null, null);
-      assert.equal(first!.status, 'rendered');
+      assert.equal(r.result === 'created' && r.order.marketplace, 'ozon');
+      const jpeg = (k: number) => Buffer.from([0xff, 0xd8, 0xff, k, 2, 3, 0, 255]);
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 9]);
+      assert.equal((await orders.startRender(id))!.cut, false);
+      assert.deepEqual(await orders.cutoutDone(id, png, null, 5), { recorded: true });
+      assert.deepEqual(await orders.cutoutDone(id, Buffer.from([1]), 'cluttered', 5), { recorded: false }, 'a second cut-out changes nothing');
+      const started = await orders.startRender(id);
+      assert.deepEqual([started!.cut, started!.framed_reason, Buffer.from(started!.cutout_b64!, 'base64')], [true, null, png]);
+      assert.equal((await orders.choose(id, 12, 1))!.result, 'not_ready');
+      const variants = [1, 2, 3].map((n) => ({ n, jpeg: jpeg(n), width: 900, height: 1200 }));
+      const first = await orders.variantsDone(id, variants, 42);
+      const again = await orders.variantsDone(id, variants.map((v) => ({ ...v, jpeg: jpeg(9) })), 1);
+      assert.equal(first!.status, 'awaiting_choice');
       assert.equal(again!.deliver_job_id, first!.deliver_job_id);
-      assert.deepEqual(await orders.card(id), jpeg);
-      const deliverJob = String(first!.deliver_job_id);
+      assert.deepEqual((await orders.images(id, 'variants')).map((v) => v.jpeg), variants.map((v) => v.jpeg));
+      assert.equal((await orders.startRender(id))!.variants_done, true);
+
+      assert.equal(await orders.choose(id, 99, 1), null, 'someone else\'s order');
+      const pick = await orders.choose(id, 12, 2);
+      assert.deepEqual([pick!.result, pick!.choice, pick!.order.status], ['ok', 2, 'rendering']);
+      const same = await orders.choose(id, 12, 2);
+      assert.deepEqual([same!.result, same!.order.set_job_id], ['ok', pick!.order.set_job_id]);
+      assert.deepEqual([(await orders.choose(id, 12, 3))!.result, (await orders.choose(id, 12, 3))!.choice], ['conflict', 2]);
+      const input = await orders.setInput(id);
+      assert.deepEqual([input!.set_done, Buffer.from(input!.variant_b64!, 'base64'), Buffer.from(input!.cutout_b64!, 'base64')], [false, jpeg(2), png]);
+      const slides = [{ role: 'main', jpeg: jpeg(2), width: 900, height: 1200 }, { role: 'infographic', jpeg: jpeg(5), width: 900, height: 1200 }];
+      const set = await orders.setDone(id, slides, 7);
+      assert.equal(set!.status, 'rendered');
+      assert.equal((await orders.setDone(id, [], 1))!.set_deliver_job_id, set!.set_deliver_job_id, 'one set delivery');
+      assert.deepEqual((await orders.images(id, 'set')).map((s) => [s.role, s.n, s.jpeg]), [['main', 1, jpeg(2)], ['infographic', 2, jpeg(5)]]);
+
+      const deliverJob = String(set!.set_deliver_job_id);
       await db.sql`update public.jobs set status = 'running', lease_owner = 'w', attempts = 1, lease_expires_at = now() + interval '1 minute' where id = ${deliverJob}`;
-      assert.ok(!(await orders.deliveryBegin(id, 'photo', 1, 'w', deliverJob))!.fenced);
-      const done = await orders.deliveryDone(id, 'photo', 77, 'PHOTO', new Date());
+      assert.ok(!(await orders.deliveryBegin(id, 'slides', 1, 'w', deliverJob))!.fenced);
+      const done = await orders.deliveryDone(id, 'slides', 77, 'PHOTO', new Date());
       assert.equal(done!.photo_message_id, 77);
-      await orders.deliveryBegin(id, 'document', 1, 'w', deliverJob);
-      assert.equal((await orders.deliveryDone(id, 'document', 78, 'DOC', new Date()))!.status, 'sent');
+      await orders.deliveryBegin(id, 'zip', 1, 'w', deliverJob);
+      assert.equal((await orders.deliveryDone(id, 'zip', 78, 'DOC', new Date()))!.status, 'sent');
       assert.equal((await orders.list(12, 'history'))[0].document_file_id, 'DOC');
     });
 
     test('a delivery begins only for the attempt that holds the deliver job\'s lease', async () => {
       const r = await orders.confirm({ key: 'f1', userId: 13, chatId: 13, lang: 'en', photoFileId: 'F', title: 'T', features: [], template: 'bold', maxOpen: 5, dailyQuota: 5 });
       const id = r.result === 'created' ? r.order.id : 0;
-      const job = String((await orders.rendered(id, { jpeg: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1 }, 1))!.deliver_job_id);
+      await orders.startRender(id);
+      const job = String((await orders.variantsDone(id, [1, 2, 3].map((n) => ({ n, jpeg: Buffer.from([0xff, 0xd8, n]), width: 1, height: 1 })), 1))!.deliver_job_id);
       const lease = (owner: string | null, attempts: number, status = 'running') =>
         db.sql`update public.jobs set status = ${status}::public.job_status, lease_owner = ${owner}, attempts = ${attempts} where id = ${job}`;
       const rows = async () => (await db.sql`select count(*)::int as n from public.order_deliveries where order_id = ${id}`)[0].n as number;
 
       await lease('w1', 2);
-      assert.equal((await orders.deliveryBegin(id, 'photo', 2, 'w2', job))!.fenced, true, 'another worker');
-      assert.equal((await orders.deliveryBegin(id, 'photo', 1, 'w1', job))!.fenced, true, 'an earlier attempt');
+      assert.equal((await orders.deliveryBegin(id, 'variants', 2, 'w2', job))!.fenced, true, 'another worker');
+      assert.equal((await orders.deliveryBegin(id, 'variants', 1, 'w1', job))!.fenced, true, 'an earlier attempt');
       assert.equal(await rows(), 0, 'a fenced attempt logs no send');
-      const ok = await orders.deliveryBegin(id, 'photo', 2, 'w1', job);
+      const ok = await orders.deliveryBegin(id, 'variants', 2, 'w1', job);
       assert.equal(ok!.fenced, undefined);
       assert.equal(ok!.id, id);
       assert.equal(await rows(), 1);
       await lease(null, 2, 'queued'); // handed back at shutdown
-      assert.equal((await orders.deliveryBegin(id, 'document', 2, 'w1', job))!.fenced, true, 'a released job');
+      assert.equal((await orders.deliveryBegin(id, 'choice', 2, 'w1', job))!.fenced, true, 'a released job');
       assert.equal(await rows(), 1);
     });
 

@@ -27,7 +27,7 @@ import type { KeyPool } from './keys.ts';
 import { AiCallError } from './openrouter.ts';
 
 export interface BackdropRequest {
-  /** Who pays: 'api:<job id>' for API cards (ai_cost_stats attributes them to the key), 'bot:<order id>' for the bot's. */
+  /** Who pays: 'api:<job id>' for API cards (ai_cost_stats attributes them to the key), 'order:<order id>' for the bot's. */
   orderKey: string;
   variant: number;
   template: string;

@@ -7,7 +7,7 @@ import type { QueueStats } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 import type { Lang, Messages } from '../i18n/index.ts';
 
-export type Step = 'idle' | 'photo' | 'title' | 'features' | 'price' | 'template' | 'confirm';
+export type Step = 'idle' | 'photo' | 'title' | 'features' | 'price' | 'marketplace' | 'template' | 'confirm';
 
 export interface Draft {
   photoFileId?: string;
@@ -15,6 +15,7 @@ export interface Draft {
   title?: string;
   features?: string[];
   price?: string | null;
+  marketplace?: 'wb' | 'ozon';
   template?: string;
   /** Set when the summary is shown: from that update's update_id. Confirm's idempotency key. */
   nonce?: string;

@@ -59,6 +59,12 @@ export async function cutoutStage(photo: Buffer, opts: Pick<CutoutOptions, 'sign
   return { png, framedReason: r.reason };
 }
 
+/** What the seller sees at once after sending the photo: the cut-out on a plain light ground (JPEG, ≤ 800 px). */
+export async function cutoutPreview(png: Buffer): Promise<Buffer> {
+  return sharp(png).resize(800, 800, { fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#f4f4f4' }).jpeg({ quality: 85 }).toBuffer();
+}
+
 /** A recorded cut-out (PNG) back as RGBA pixels. */
 export async function decodeCut(png: Buffer): Promise<RawImage & { channels: 4 }> {
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });

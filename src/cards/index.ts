@@ -22,7 +22,7 @@ export {
 export { DEFAULT_TEMPLATE, isTemplateId, TEMPLATE_IDS, TEMPLATES, templateInfo, type TemplateId, type TemplateInfo } from './templates.ts';
 export { describeChars, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, parsePrice, PRICE_MAX_CHARS, TITLE_MAX_CHARS, unsupportedChars } from './text.ts';
 export {
-  composeSet, cutoutStage, localBackdrops, setStage, SetViolationError, variantsStage,
+  composeSet, cutoutPreview, cutoutStage, localBackdrops, setStage, SetViolationError, variantsStage,
   type BackdropContext, type BackdropSource, type CutStage, type SetComposer, type SetInput, type SetSlide, type VariantImage,
 } from './generation.ts';
 export { isMarketplaceId, MARKETPLACE_IDS, type MarketplaceId } from './marketplaces/presets.ts';

@@ -6,12 +6,22 @@ const en = {
     `Hi, ${name}! I turn a product photo and a few words into a ready card for Wildberries and Ozon (900×1200 JPEG).\n` +
     `Send me a product photo to start — as a photo or as an image file.`,
   help:
-    'How it works: send a product photo → title → key features → price (optional) → pick a template → confirm. ' +
-    'The card arrives as a photo and as a full-resolution file.\n\n' +
+    'How it works: send a product photo (I cut the product out at once) → title → key features → price (optional) → ' +
+    'marketplace and template → confirm. You get 3 variants of the main picture: tap 1, 2 or 3, and the set ' +
+    '(main picture + infographic slides) arrives as an album plus a zip of full-resolution JPEGs.\n\n' +
     '/start — new card\n/status — orders in progress\n/cancel — cancel an order or the current card\n' +
     '/history — your last 10 cards (re-send any)\n/lang — language\n/help — this help',
   askPhoto: 'Send a product photo (as a photo or a JPEG/PNG/WebP file).',
   askTitle: 'Got the photo 👍 Now the product title, up to 60 characters.',
+  cutoutReady: 'Here is your product cut out ✂️ After you confirm it goes on 3 backdrops.',
+  framed: (why: string) => `I could not cut the product out reliably (${why}), so this photo will be framed as is.`,
+  framedWhy: {
+    low_confidence: 'the outline was not certain', cluttered: 'the background is too busy',
+    no_product: 'nothing stood out from the background', fills_frame: 'the product fills the whole photo',
+    provider_failed: 'the cut-out service did not answer',
+  } as Record<string, string>,
+  askMarketplace: 'Which marketplace is the set for? Its picture rules are checked before delivery.',
+  tapMarketplace: 'Tap Wildberries or Ozon above 👆',
   askNewTitle: 'Send the new title, up to 60 characters.',
   titleEmpty: 'The title cannot be empty. Send the product title, up to 60 characters.',
   titleTooLong: (n: number) => `That is ${n} characters; please keep the title to 60.`,
@@ -23,16 +33,18 @@ const en = {
   chooseTemplate: 'Choose a template (left to right on the picture):',
   tapTemplate: 'Tap one of the template buttons above 👆',
   tapSummary: 'Tap Confirm, Edit or Cancel under the summary above 👆',
-  summary: (d: { title: string; features: string[]; price: string | null; template: string }) =>
+  summary: (d: { title: string; features: string[]; price: string | null; template: string; marketplace: string }) =>
     `Your card:\n\nTitle: ${d.title}\nFeatures:\n${d.features.length ? d.features.map((f) => `• ${f}`).join('\n') : '—'}\n` +
-    `Price: ${d.price ?? '—'}\nTemplate: ${d.template}\n\nAll correct?`,
+    `Price: ${d.price ?? '—'}\nMarketplace: ${d.marketplace}\nTemplate: ${d.template}\n\nAll correct?`,
   editWhat: 'What would you like to change?',
   draftCanceled: 'Canceled. Send a photo whenever you want a new card.',
   queued: (id: number, pos: number, eta: number) =>
-    `Order #${id} accepted ✅\nYou are #${pos} in line, about ${eta} s. I will send the card here.`,
-  rendering: (id: number) => `Order #${id}: making your card… 🎨`,
-  sending: (id: number) => `Order #${id}: card ready, sending… 📤`,
-  sent: (id: number) => `Order #${id}: done ✅ The card is below.`,
+    `Order #${id} accepted ✅\nYou are #${pos} in line, about ${eta} s. I will send 3 variants here.`,
+  rendering: (id: number) => `Order #${id}: cutting out the product… ✂️`,
+  cutoutDone: (id: number) => `Order #${id}: product cut out ✂️ making 3 variants… 🎨`,
+  variantsReady: (id: number) => `Order #${id}: 3 variants ready 👇 pick one for the main picture.`,
+  makingSet: (id: number, n: number) => `Order #${id}: variant ${n} chosen, making the set… 🧩`,
+  sent: (id: number) => `Order #${id}: done ✅ The set is below.`,
   canceledAck: (id: number) => `Order #${id}: canceled.`,
   failedAck: (id: number) => `Order #${id}: failed ❌`,
   badPhoto: (id: number, why: string) => `Order #${id}: I could not use this photo — ${why}. Please send another photo.`,
@@ -42,7 +54,16 @@ const en = {
     corrupt: 'the file is damaged', animated: 'it is animated', download: 'Telegram would not let me download it',
   } as Record<string, string>,
   cardCaption: (id: number, title: string) => `#${id} ${title}`,
-  documentCaption: 'Full resolution, 900×1200 JPEG — upload this file to the marketplace.',
+  variantsCaption: (id: number, title: string) => `#${id} ${title}: variants 1, 2, 3`,
+  variantsFramed: (why: string) => `The photo is framed as is: ${why}.`,
+  pickPrompt: (id: number) => `Order #${id}: which one becomes the main picture? Tap 1, 2 or 3.`,
+  picked: (n: number) => `Variant ${n} — making the set`,
+  alreadyChosen: (n: number) => `Already chosen: variant ${n}`,
+  notReady: 'The variants are not ready yet.',
+  orderClosed: 'This order is closed.',
+  setCaption: (id: number, title: string, marketplace: string) => `#${id} ${title} — the set for ${marketplace}`,
+  zipCaption: 'Full resolution: every slide as a 900×1200 JPEG in one zip — upload these to the marketplace.',
+  setBroken: (id: number) => `Order #${id}: the set broke the marketplace's picture rules, so I did not send it. Please try another photo or template.`,
   alreadyOrdered: (id: number) => `Already ordered: #${id}`,
   outdated: 'This summary is out of date. Send /start to make a new card.',
   limitOpen: (max: number) =>
@@ -52,6 +73,7 @@ const en = {
   statusHead: 'Orders in progress:',
   statusQueued: (id: number, pos: number, eta: number) => `#${id} — in line, #${pos} (about ${eta} s)`,
   statusRendering: (id: number) => `#${id} — making the card`,
+  statusAwaiting: (id: number) => `#${id} — waiting for your pick (1, 2 or 3)`,
   statusRendered: (id: number) => `#${id} — sending`,
   cancelNone: 'There is nothing to cancel.',
   cancelWhich: 'Which order should I cancel?',
@@ -70,7 +92,6 @@ const en = {
   tooBig: (mb: number, max: number) =>
     `This file is ${mb} MB, but bots can download at most ${max} MB. Send it as a photo (Telegram compresses it) or a smaller file.`,
   otherContent: 'Please send a product photo, or /help.',
-  another: '🔁 Another variant',
   newCard: '🆕 New card',
   btnConfirm: '✅ Confirm',
   btnEdit: '✏️ Edit',
@@ -80,6 +101,7 @@ const en = {
   btnFeatures: 'Features',
   btnPrice: 'Price',
   btnTemplate: 'Template',
+  btnMarketplace: 'Marketplace',
   btnPhoto: 'Photo',
   btnBack: '← Back',
   notYours: 'This is not your order.',

@@ -9,12 +9,22 @@ const ru: typeof en = {
     `Здравствуйте, ${name}! Я превращаю фото товара и пару слов в готовую карточку для Wildberries и Ozon (JPEG 900×1200).\n` +
     `Пришлите фото товара, чтобы начать, — как фото или как файл-картинку.`,
   help:
-    'Как это работает: фото товара → название → преимущества → цена (можно пропустить) → шаблон → подтверждение. ' +
-    'Карточка придёт фото и файлом в полном разрешении.\n\n' +
+    'Как это работает: фото товара (я сразу вырежу товар) → название → преимущества → цена (можно пропустить) → ' +
+    'маркетплейс и шаблон → подтверждение. Придут 3 варианта главной картинки: нажмите 1, 2 или 3, и набор ' +
+    '(главная картинка + инфографика) придёт альбомом и zip-архивом JPEG в полном разрешении.\n\n' +
     '/start — новая карточка\n/status — заказы в работе\n/cancel — отменить заказ или текущую карточку\n' +
     '/history — последние 10 карточек (можно прислать снова)\n/lang — язык\n/help — эта справка',
   askPhoto: 'Пришлите фото товара (как фото или файлом JPEG/PNG/WebP).',
   askTitle: 'Фото получил 👍 Теперь название товара, до 60 символов.',
+  cutoutReady: 'Вот ваш товар без фона ✂️ После подтверждения он встанет на 3 фона.',
+  framed: (why: string) => `Не удалось надёжно вырезать товар (${why}), поэтому фото будет вставлено в рамку как есть.`,
+  framedWhy: {
+    low_confidence: 'контур получился неуверенным', cluttered: 'слишком пёстрый фон',
+    no_product: 'товар не выделяется на фоне', fills_frame: 'товар занимает всё фото',
+    provider_failed: 'сервис вырезания не ответил',
+  },
+  askMarketplace: 'Для какого маркетплейса набор? Его правила к картинкам проверю перед отправкой.',
+  tapMarketplace: 'Нажмите Wildberries или Ozon выше 👆',
   askNewTitle: 'Пришлите новое название, до 60 символов.',
   titleEmpty: 'Название не может быть пустым. Пришлите название товара, до 60 символов.',
   titleTooLong: (n: number) => `Здесь ${n} символов, а помещается 60. Сократите, пожалуйста.`,
@@ -26,16 +36,18 @@ const ru: typeof en = {
   chooseTemplate: 'Выберите шаблон (на картинке слева направо):',
   tapTemplate: 'Нажмите одну из кнопок шаблонов выше 👆',
   tapSummary: 'Нажмите «Подтвердить», «Изменить» или «Отмена» под сводкой выше 👆',
-  summary: (d: { title: string; features: string[]; price: string | null; template: string }) =>
+  summary: (d: { title: string; features: string[]; price: string | null; template: string; marketplace: string }) =>
     `Ваша карточка:\n\nНазвание: ${d.title}\nПреимущества:\n${d.features.length ? d.features.map((f) => `• ${f}`).join('\n') : '—'}\n` +
-    `Цена: ${d.price ?? '—'}\nШаблон: ${d.template}\n\nВсё верно?`,
+    `Цена: ${d.price ?? '—'}\nМаркетплейс: ${d.marketplace}\nШаблон: ${d.template}\n\nВсё верно?`,
   editWhat: 'Что изменить?',
   draftCanceled: 'Отменено. Пришлите фото, когда захотите новую карточку.',
   queued: (id: number, pos: number, eta: number) =>
-    `Заказ №${id} принят ✅\nВы ${pos}-й в очереди, примерно ${eta} с. Карточка придёт сюда.`,
-  rendering: (id: number) => `Заказ №${id}: делаю карточку… 🎨`,
-  sending: (id: number) => `Заказ №${id}: карточка готова, отправляю… 📤`,
-  sent: (id: number) => `Заказ №${id}: готово ✅ Карточка ниже.`,
+    `Заказ №${id} принят ✅\nВы ${pos}-й в очереди, примерно ${eta} с. Пришлю сюда 3 варианта.`,
+  rendering: (id: number) => `Заказ №${id}: вырезаю товар… ✂️`,
+  cutoutDone: (id: number) => `Заказ №${id}: товар вырезан ✂️ делаю 3 варианта… 🎨`,
+  variantsReady: (id: number) => `Заказ №${id}: 3 варианта готовы 👇 выберите главную картинку.`,
+  makingSet: (id: number, n: number) => `Заказ №${id}: выбран вариант ${n}, делаю набор… 🧩`,
+  sent: (id: number) => `Заказ №${id}: готово ✅ Набор ниже.`,
   canceledAck: (id: number) => `Заказ №${id}: отменён.`,
   failedAck: (id: number) => `Заказ №${id}: не получилось ❌`,
   badPhoto: (id: number, why: string) => `Заказ №${id}: не могу использовать это фото — ${why}. Пришлите, пожалуйста, другое фото.`,
@@ -45,7 +57,16 @@ const ru: typeof en = {
     corrupt: 'файл повреждён', animated: 'это анимация', download: 'Telegram не дал его скачать',
   },
   cardCaption: (id: number, title: string) => `№${id} ${title}`,
-  documentCaption: 'Полное разрешение, JPEG 900×1200 — загружайте этот файл на маркетплейс.',
+  variantsCaption: (id: number, title: string) => `№${id} ${title}: варианты 1, 2, 3`,
+  variantsFramed: (why: string) => `Фото вставлено в рамку как есть: ${why}.`,
+  pickPrompt: (id: number) => `Заказ №${id}: какой вариант сделать главной картинкой? Нажмите 1, 2 или 3.`,
+  picked: (n: number) => `Вариант ${n} — делаю набор`,
+  alreadyChosen: (n: number) => `Уже выбран вариант ${n}`,
+  notReady: 'Варианты ещё не готовы.',
+  orderClosed: 'Этот заказ закрыт.',
+  setCaption: (id: number, title: string, marketplace: string) => `№${id} ${title} — набор для ${marketplace}`,
+  zipCaption: 'Полное разрешение: все слайды в JPEG 900×1200 одним zip — загружайте их на маркетплейс.',
+  setBroken: (id: number) => `Заказ №${id}: набор нарушил правила маркетплейса к картинкам, поэтому я его не отправил. Попробуйте другое фото или шаблон.`,
   alreadyOrdered: (id: number) => `Уже заказано: №${id}`,
   outdated: 'Эта сводка устарела. Отправьте /start, чтобы сделать новую карточку.',
   limitOpen: (max: number) =>
@@ -55,6 +76,7 @@ const ru: typeof en = {
   statusHead: 'Заказы в работе:',
   statusQueued: (id: number, pos: number, eta: number) => `№${id} — в очереди, ${pos}-й (примерно ${eta} с)`,
   statusRendering: (id: number) => `№${id} — делаю карточку`,
+  statusAwaiting: (id: number) => `№${id} — ждёт вашего выбора (1, 2 или 3)`,
   statusRendered: (id: number) => `№${id} — отправляю`,
   cancelNone: 'Отменять нечего.',
   cancelWhich: 'Какой заказ отменить?',
@@ -73,7 +95,6 @@ const ru: typeof en = {
   tooBig: (mb: number, max: number) =>
     `Файл весит ${mb} МБ, а боты могут скачать не больше ${max} МБ. Пришлите его как фото (Telegram сожмёт) или файл поменьше.`,
   otherContent: 'Пришлите фото товара или /help.',
-  another: '🔁 Другой вариант',
   newCard: '🆕 Новая карточка',
   btnConfirm: '✅ Подтвердить',
   btnEdit: '✏️ Изменить',
@@ -83,6 +104,7 @@ const ru: typeof en = {
   btnFeatures: 'Преимущества',
   btnPrice: 'Цена',
   btnTemplate: 'Шаблон',
+  btnMarketplace: 'Маркетплейс',
   btnPhoto: 'Фото',
   btnBack: '← Назад',
   notYours: 'Это не ваш заказ.',

@@ -1,5 +1,7 @@
-// The chaos run (`npm run chaos`; `--short` inside npm test): 3 app processes render and
-// deliver cards to the fake Telegram server while, for a minute, a random process is
+// The chaos run (`npm run chaos`; `--short` inside npm test): 3 app processes make and
+// deliver orders (the cut-out and 3 variants, their album and 1/2/3 message; after the
+// seller's pick, which this harness makes as the bot's handler would through
+// order_choose(), the set and its album and zip) to the fake Telegram server while, for a minute, a random process is
 // killed (SIGKILL or SIGTERM) every 2-5 s and restarted, Postgres is restarted once, and
 // Telegram answers a burst of 429s. Then everything drains, and one JSON line says what
 // happened. Exit status 0 only if nothing was lost, nothing is stuck, and every
@@ -47,12 +49,15 @@ const { values: args } = parseArgs({
 const RPC = args.rpc;
 const LOSE = RPC ? Number(args.lose) / 100 : 0;
 if (!(LOSE >= 0 && LOSE < 1)) throw new Error(`--lose must be a percentage from 0 to under 100, got "${args.lose}"`);
-const ORDERS = Number(args.orders ?? (args.short ? 120 : 2500)); // two jobs per order: render + deliver
+// Four jobs per order: render (cut-out + 3 variants), deliver variants, set, deliver set.
+// An order costs ~2-3 s of CPU (cut-out ~1 s, variants ~0.6-1.6 s, set ~0.4 s on this box),
+// so the runs hold fewer orders than the single-card runs did (120 short, 2500 full).
+const ORDERS = Number(args.orders ?? (args.short ? 30 : 300));
 const CHAOS_S = Number(args.seconds ?? (args.short ? 15 : 60));
 const PROCS = Number(args.procs);
 const LEASE_S = 5;
 // RPC mode drains slower (every call is an HTTP round trip through one Node process).
-const DRAIN_TIMEOUT_S = (args.short ? 90 : 240) * (args.rpc ? 2 : 1);
+const DRAIN_TIMEOUT_S = (args.short ? 240 : 900) * (args.rpc ? 2 : 1);
 const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const silent = createLogger({ level: 'silent' });
 
@@ -132,6 +137,28 @@ for (let i = 0; i < ORDERS; i += 50) {
 }
 say(`${ORDERS} orders queued in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
+// --- the sellers' picks: once an order's 1/2/3 message is delivered, its seller taps one
+// (through order_choose(), as the bot's handler does); some tap twice, some change their
+// mind after (refused: 'conflict'). Runs through the chaos, Postgres restart included.
+const JOB_KINDS = ['render-card', 'card-set', 'deliver-card'];
+let picking = true;
+const pickStats = { picks: 0, repeats: 0, conflicts: 0 };
+const picker = (async () => {
+  while (picking) {
+    try {
+      const due = await sql`select id::int, user_id::text from public.orders
+                            where status = 'awaiting_choice' and choice_message_id is not null and choice is null limit 200`;
+      for (const o of due) {
+        const n = 1 + (o.id % 3);
+        if ((await orders.choose(o.id, Number(o.user_id), n))?.result === 'ok') pickStats.picks++;
+        if (o.id % 5 === 0 && (await orders.choose(o.id, Number(o.user_id), n))?.result === 'ok') pickStats.repeats++;
+        if (o.id % 7 === 0 && (await orders.choose(o.id, Number(o.user_id), 1 + (n % 3)))?.result === 'conflict') pickStats.conflicts++;
+      }
+    } catch { /* Postgres restarting: try again */ }
+    await sleep(300);
+  }
+})();
+
 // --- the app processes ----------------------------------------------------------------
 const baseEnv = {
   ...(RPC ? { DATABASE_URL: '', SUPABASE_URL: rest!.url, SUPABASE_SERVICE_ROLE_KEY: rest!.serviceRoleKey } : { DATABASE_URL: pg.url }),
@@ -180,8 +207,8 @@ while (Date.now() < chaosEnd) {
     burstDone = true;
     // The next sends fail with 429 whenever they come (a time window could miss them on a busy box).
     const n = args.short ? 10 : 40;
-    for (const method of ['sendPhoto', 'sendDocument']) tg.failNext(method, { code: 429, retryAfter: 1 }, n);
-    say(`Telegram: the next ${n} sendPhoto and ${n} sendDocument calls answer 429`);
+    for (const method of ['sendMediaGroup', 'sendDocument']) tg.failNext(method, { code: 429, retryAfter: 1 }, n);
+    say(`Telegram: the next ${n} sendMediaGroup and ${n} sendDocument calls answer 429`);
   }
   if (!restartDone && elapsed > CHAOS_S * 0.5) {
     restartDone = true;
@@ -239,13 +266,15 @@ say('chaos over; draining');
 const drainStart = Date.now();
 let open = -1;
 while (Date.now() - drainStart < DRAIN_TIMEOUT_S * 1000) {
-  const [r] = await withRetry(() => sql`select count(*) filter (where status in ('queued', 'running'))::int as open from public.jobs
-                                        where kind in ('render-card', 'deliver-card')`, 'drain');
+  const [r] = await withRetry(() => sql`select (select count(*) from public.jobs where status in ('queued', 'running') and kind = any(${JOB_KINDS}))::int
+                                         + (select count(*) from public.orders where status in ('queued', 'rendering', 'awaiting_choice', 'rendered'))::int as open`, 'drain');
   open = r.open;
   if (open === 0) break;
   await sleep(500);
 }
 await Promise.all(pending);
+picking = false;
+await picker;
 const drainedS = (Date.now() - drainStart) / 1000;
 
 const [jobs] = await sql`
@@ -257,23 +286,45 @@ const [jobs] = await sql`
          count(*) filter (where status = 'running' and (lease_expires_at < now() or lease_owner is null))::int as stuck,
          count(*) filter (where kind = 'render-card')::int as renders,
          count(*) filter (where kind = 'deliver-card')::int as deliveries
-  from public.jobs where kind in ('render-card', 'deliver-card')`;
+  from public.jobs where kind = any(${JOB_KINDS})`;
 const [ord] = await sql`select count(*) filter (where status = 'sent')::int as sent, count(*) filter (where status not in ('sent'))::int as not_sent,
-                               count(*) filter (where status in ('queued','rendering','rendered'))::int as open from public.orders`;
-const [renders] = await sql`select count(*)::int as cards from public.order_cards`;
+                               count(*) filter (where status in ('queued','rendering','awaiting_choice','rendered'))::int as open from public.orders`;
+const [renders] = await sql`select count(distinct order_id)::int as cards from public.order_images where role = 'main'`;
+const [chosen] = await sql`select count(*) filter (where choice is not null)::int as chosen,
+                                  (select count(*)::int from public.jobs where kind = 'card-set') as set_jobs from public.orders`;
 
 // Effects seen by Telegram: successful sends per order and part.
 const sends = new Map<string, number>();
 const sendTimes = new Map<string, number[]>();
-for (const c of tg.calls) {
-  if (!c.ok || (c.method !== 'sendPhoto' && c.method !== 'sendDocument')) continue;
-  // grammY uploads as multipart with `photo: "attach://<name>"` and the file under <name>.
-  let ref = (c.params.photo ?? c.params.document) as unknown;
+/** The file name of an upload: grammY sends multipart with `"attach://<name>"` and the file under <name>. */
+const fileName = (c: (typeof tg.calls)[number], ref: unknown) => {
   if (typeof ref === 'string' && ref.startsWith('attach://')) ref = c.params[ref.slice('attach://'.length)];
-  const file = ref as { file?: { filename?: string } } | undefined;
-  const m = /^card-(\d+)(-900x1200)?\.jpg$/.exec(file?.file?.filename ?? '');
-  if (!m) continue;
-  const key = `${m[1]}:${c.method === 'sendPhoto' ? 'photo' : 'document'}`;
+  return (ref as { file?: { filename?: string } } | undefined)?.file?.filename ?? '';
+};
+/** Which order and delivery part a successful send was: variants / choice / slides / zip. */
+function partOf(c: (typeof tg.calls)[number]): string | null {
+  if (c.method === 'sendMediaGroup') {
+    const media = (typeof c.params.media === 'string' ? JSON.parse(c.params.media) : c.params.media) as Array<{ media: unknown }>;
+    const name = fileName(c, media?.[0]?.media);
+    const v = /^variant-(\d+)-1\.jpg$/.exec(name);
+    if (v) return `${v[1]}:variants`;
+    const s = /^card-(\d+)-1-main\.jpg$/.exec(name);
+    return s ? `${s[1]}:slides` : null;
+  }
+  if (c.method === 'sendDocument') {
+    const z = /^card-(\d+)-(wb|ozon)\.zip$/.exec(fileName(c, c.params.document));
+    return z ? `${z[1]}:zip` : null;
+  }
+  if (c.method === 'sendMessage') {
+    const p = /pick:(\d+):1/.exec(typeof c.params.reply_markup === 'string' ? c.params.reply_markup : JSON.stringify(c.params.reply_markup ?? ''));
+    return p ? `${p[1]}:choice` : null;
+  }
+  return null;
+}
+for (const c of tg.calls) {
+  if (!c.ok) continue;
+  const key = partOf(c);
+  if (!key) continue;
   sends.set(key, (sends.get(key) ?? 0) + 1);
   sendTimes.set(key, [...(sendTimes.get(key) ?? []), c.time]);
 }
@@ -306,7 +357,7 @@ if (rest) countLost(rest);
 // own account of outcomes they could not record (a complete whose answer was lost).
 const [attempts] = await sql`select count(*) filter (where attempts > 1)::int as retried,
                                     count(*) filter (where attempts > 1 and status = 'succeeded')::int as retried_ok
-                             from public.jobs where kind in ('render-card', 'deliver-card')`;
+                             from public.jobs where kind = any(${JOB_KINDS})`;
 const appWarnings = (re: RegExp) => appLog.filter((l) => re.test(l)).length;
 // A lost claim answer: the job waits out its lease, then runs (its lost attempt never ran:
 // no delivery row carries that attempt). A lost complete answer: nobody claims the job again.
@@ -325,7 +376,8 @@ const lostAnswers = {
   complete: { jobs: lostCompletes.length, succeeded: lostCompletes.filter((l) => jobRows.get(l.id)!.status === 'succeeded').length,
     startedAgain: lostCompletes.filter((l) => +jobRows.get(l.id)!.started_at > l.at).length },
 };
-const missingDeliveries = orderIds.filter((id) => !sends.has(`${id}:photo`) || !sends.has(`${id}:document`)).length;
+const PARTS = ['variants', 'choice', 'slides', 'zip'];
+const missingDeliveries = orderIds.filter((id) => PARTS.some((p) => !sends.has(`${id}:${p}`))).length;
 
 const takeovers = kills.filter((k) => k.held > 0 && k.takeoverMs !== undefined).map((k) => k.takeoverMs!);
 takeovers.sort((a, b) => a - b);
@@ -334,7 +386,7 @@ const result = {
   enqueued: jobs.enqueued, succeeded: jobs.succeeded, dead: jobs.dead, canceled: jobs.canceled,
   lost: jobs.lost, stuck: jobs.stuck,
   duplicates, duplicatesExplained: explained, duplicatesUnexplained: duplicates - explained,
-  cardsRendered: renders.cards, ordersSent: ord.sent, ordersNotSent: ord.not_sent, missingDeliveries,
+  cardsRendered: renders.cards, picks: pickStats, ordersChosen: chosen.chosen, setJobs: chosen.set_jobs, ordersSent: ord.sent, ordersNotSent: ord.not_sent, missingDeliveries,
   kills: { sigkill: kills.filter((k) => k.signal === 'SIGKILL').length, sigterm: kills.filter((k) => k.signal === 'SIGTERM').length },
   takeoverMs: { count: takeovers.length, p50: takeovers[Math.floor(takeovers.length / 2)] ?? null, max: takeovers.at(-1) ?? null, all: takeovers },
   mode: RPC ? 'rpc' : 'direct',
@@ -343,7 +395,7 @@ const result = {
   jobsRetried: attempts.retried, unplannedExits,
   postgresRestarts: pgRestarts, telegram429s: tg.calls.filter((c) => c.status === 429).length, drainSeconds: Math.round(drainedS * 10) / 10,
   ok: jobs.lost === 0 && jobs.stuck === 0 && duplicates === explained && open === 0 && missingDeliveries === 0
-    && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0,
+    && chosen.set_jobs === chosen.chosen && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0,
 };
 console.log(JSON.stringify(result));
 finished = true;

@@ -1,5 +1,5 @@
-// /history: the last 10 delivered cards; a tap sends one again by Telegram file_id
-// (no re-render, no re-upload).
+// /history: the last 10 delivered sets; a tap sends one again by Telegram file_id (no
+// re-render, no re-upload): the main picture and the zip of full-resolution files.
 import { Composer } from 'grammy';
 import { cardKeyboard } from '../../telegram/callbacks.ts';
 import type { BotContext } from '../context.ts';
@@ -22,7 +22,5 @@ history.callbackQuery(/^re:(\d+)$/, async (ctx) => {
   await ctx.answerCallbackQuery();
   const t = messages(ctx.lang);
   await ctx.replyWithPhoto(o.photo_out_file_id, { caption: t.cardCaption(o.id, o.title).slice(0, 1024) });
-  await ctx.replyWithDocument(o.document_file_id, {
-    caption: t.documentCaption, reply_markup: cardKeyboard(o.id, { another: t.another, newCard: t.newCard }),
-  });
+  await ctx.replyWithDocument(o.document_file_id, { caption: t.zipCaption, reply_markup: cardKeyboard({ newCard: t.newCard }) });
 });

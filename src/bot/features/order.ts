@@ -1,17 +1,19 @@
-// The order conversation: photo → title → features → price (optional) → template →
-// summary (Confirm / Edit / Cancel) → queued. State is the session (Postgres).
+// The order conversation: photo (cut out at once, shown as a preview) → title → features →
+// price (optional) → marketplace → template → summary (Confirm / Edit / Cancel) → queued;
+// later the seller's pick of 1 of the 3 variants. State is the session (Postgres).
 // Confirm's idempotency key comes from the update that showed the summary, so a
-// repeated tap or a repeated Telegram delivery finds the same order.
+// repeated tap or a repeated Telegram delivery finds the same order; a pick is recorded
+// once per order (order_choose), so a repeated one finds the same choice.
 import { Composer, InputFile } from 'grammy';
 import type { Message } from 'grammy/types';
 import {
-  BadPhotoError, describeChars, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, isTemplateId, parsePrice, renderPreviewStrip,
-  TEMPLATE_IDS, templateInfo, TITLE_MAX_CHARS, unsupportedChars, verifyPhoto,
+  BadPhotoError, cutoutInThread, cutoutPreview, describeChars, FEATURE_MAX_CHARS, FEATURES_MAX, formatPrice, isTemplateId,
+  parsePrice, renderPreviewStrip, templateInfo, TITLE_MAX_CHARS, unsupportedChars, verifyPhoto,
 } from '../../cards/index.ts';
 import { downloadFile, FileTooBigError } from '../../telegram/api.ts';
 import { CARD_CALLBACKS } from '../../telegram/callbacks.ts';
 import type { BotContext, Draft } from '../context.ts';
-import { editMenu, skipPrice, summary, templates } from '../keyboards/index.ts';
+import { editMenu, MARKETPLACE_NAMES, marketplaces, skipPrice, summary, templates } from '../keyboards/index.ts';
 
 export const order = new Composer<BotContext>();
 
@@ -36,6 +38,11 @@ async function showTemplates(ctx: BotContext) {
   if (msg.photo?.length) previewFileIds.set(key, msg.photo.at(-1)!.file_id);
 }
 
+async function showMarketplaces(ctx: BotContext) {
+  ctx.session.step = 'marketplace';
+  await ctx.reply(ctx.t.askMarketplace, { reply_markup: marketplaces() });
+}
+
 async function showSummary(ctx: BotContext) {
   const d = ctx.session.draft;
   d.nonce = `u${ctx.update.update_id}`;
@@ -43,6 +50,7 @@ async function showSummary(ctx: BotContext) {
   ctx.session.editing = false;
   await ctx.reply(ctx.t.summary({
     title: d.title ?? '', features: d.features ?? [], price: formatPrice(d.price ?? null),
+    marketplace: MARKETPLACE_NAMES[d.marketplace ?? 'wb'],
     template: isTemplateId(d.template) ? templateInfo(d.template).name[ctx.lang] : String(d.template),
   }), { reply_markup: summary(ctx.t, d.nonce) });
 }
@@ -61,30 +69,53 @@ async function next(ctx: BotContext, then: () => Promise<unknown>) {
  * keeps the checked bytes for the render job, so the photo is downloaded once.
  * A download problem is not the seller's fault: the render job will try again.
  */
-async function photoProblem(ctx: BotContext, fileId: string, uniqueId: string): Promise<string | null> {
+async function checkPhoto(ctx: BotContext, fileId: string, uniqueId: string): Promise<{ problem: string } | { bytes: Buffer | null }> {
   let bytes: Buffer;
   try {
     bytes = await downloadFile(ctx.api, { token: ctx.deps.token, apiRoot: ctx.deps.apiRoot, fileId, maxBytes: ctx.deps.maxPhotoBytes, signal: AbortSignal.timeout(15_000) });
   } catch (err) {
-    if (err instanceof FileTooBigError) return 'too_large_bytes';
+    if (err instanceof FileTooBigError) return { problem: 'too_large_bytes' };
     ctx.deps.log.warn({ err: (err as Error).message }, 'photo not checked at upload; the render will check it');
-    return null;
+    return { bytes: null };
   }
   try {
     await verifyPhoto(bytes);
   } catch (err) {
-    if (err instanceof BadPhotoError) return err.code;
+    if (err instanceof BadPhotoError) return { problem: err.code };
     throw err;
   }
-  await ctx.deps.orders.photoPut(uniqueId, bytes).catch((err: Error) => {
+  const kept = await ctx.deps.orders.photoPut(uniqueId, bytes).then(() => true, (err: Error) => {
     ctx.deps.log.warn({ err: err.message }, 'photo not kept; the render will download it');
+    return false;
   });
-  return null;
+  return { bytes: kept ? bytes : null };
+}
+
+/**
+ * The cut-out, made now (off the event loop, in the cut-out threads) so the seller sees
+ * the product alone at once, or hears why the photo will be framed as is. Kept with the
+ * photo for the render job; any failure here only means the render job cuts out itself.
+ */
+async function previewCutout(ctx: BotContext, uniqueId: string, bytes: Buffer) {
+  let stage;
+  try {
+    stage = await cutoutInThread(bytes, { signal: AbortSignal.timeout(30_000) });
+    await ctx.deps.orders.cutoutPut(uniqueId, stage.png, stage.framedReason);
+  } catch (err) {
+    ctx.deps.log.warn({ err: (err as Error).message }, 'no cut-out at upload; the render job will cut out');
+    return;
+  }
+  if (stage.framedReason) {
+    await ctx.reply(ctx.t.framed(ctx.t.framedWhy[stage.framedReason] ?? stage.framedReason));
+  } else {
+    await ctx.replyWithPhoto(new InputFile(await cutoutPreview(stage.png), 'cutout.jpg'), { caption: ctx.t.cutoutReady });
+  }
 }
 
 async function acceptPhoto(ctx: BotContext, fileId: string, uniqueId: string) {
-  const problem = await photoProblem(ctx, fileId, uniqueId);
-  if (problem) return void (await ctx.reply(ctx.t.photoRejected(ctx.t.photoWhy[problem] ?? problem)));
+  const checked = await checkPhoto(ctx, fileId, uniqueId);
+  if ('problem' in checked) return void (await ctx.reply(ctx.t.photoRejected(ctx.t.photoWhy[checked.problem] ?? checked.problem)));
+  if (checked.bytes) await previewCutout(ctx, uniqueId, checked.bytes);
   const s = ctx.session;
   if (s.editing && s.draft.title) {
     s.draft.photoFileId = fileId;
@@ -161,8 +192,9 @@ order.on('message:text', async (ctx, nextMw) => {
       const price = priceOrSkip(text);
       if (price === undefined) return void (await ctx.reply(ctx.t.badPrice, { reply_markup: skipPrice(ctx.t) }));
       s.draft.price = price;
-      return next(ctx, () => showTemplates(ctx));
+      return next(ctx, () => showMarketplaces(ctx));
     }
+    case 'marketplace': return void (await ctx.reply(ctx.t.tapMarketplace, { reply_markup: marketplaces() }));
     case 'template': return void (await ctx.reply(ctx.t.tapTemplate));
     case 'confirm': return void (await ctx.reply(ctx.t.tapSummary));
     default: return void (await ctx.reply(ctx.t.askPhoto));
@@ -175,6 +207,17 @@ order.callbackQuery('skip', async (ctx) => {
   await ctx.answerCallbackQuery();
   if (ctx.session.step !== 'price') return;
   ctx.session.draft.price = null;
+  await next(ctx, () => showMarketplaces(ctx));
+});
+
+order.callbackQuery(/^mp:(wb|ozon)$/, async (ctx) => {
+  const s = ctx.session;
+  if (!s.draft.photoFileId || !s.draft.title || (s.step !== 'marketplace' && s.step !== 'confirm')) {
+    return void (await ctx.answerCallbackQuery({ text: ctx.t.outdated }));
+  }
+  const mp = ctx.match[1] as 'wb' | 'ozon';
+  await ctx.answerCallbackQuery({ text: MARKETPLACE_NAMES[mp] });
+  s.draft.marketplace = mp;
   await next(ctx, () => showTemplates(ctx));
 });
 
@@ -195,7 +238,7 @@ order.callbackQuery('edit', async (ctx) => {
   await ctx.editMessageReplyMarkup({ reply_markup: editMenu(ctx.t) }).catch(() => {});
 });
 
-order.callbackQuery(/^ef:(title|features|price|template|photo|back)$/, async (ctx) => {
+order.callbackQuery(/^ef:(title|features|price|marketplace|template|photo|back)$/, async (ctx) => {
   await ctx.answerCallbackQuery();
   const s = ctx.session;
   if (s.step !== 'confirm' || !s.draft.nonce) return;
@@ -208,18 +251,19 @@ order.callbackQuery(/^ef:(title|features|price|template|photo|back)$/, async (ct
     case 'title': s.step = 'title'; return void (await ctx.reply(ctx.t.askNewTitle));
     case 'features': s.step = 'features'; return void (await ctx.reply(ctx.t.askFeatures));
     case 'price': s.step = 'price'; return void (await ctx.reply(ctx.t.askPrice, { reply_markup: skipPrice(ctx.t) }));
+    case 'marketplace': return showMarketplaces(ctx);
     case 'template': return showTemplates(ctx);
     case 'photo': s.step = 'photo'; return void (await ctx.reply(ctx.t.askPhoto));
   }
 });
 
 /** Creates (or finds) the order for `key`, answers with the queue position, records the answer. */
-async function placeOrder(ctx: BotContext, key: string, d: Draft | null, parentId: number | null) {
+async function placeOrder(ctx: BotContext, key: string, d: Draft | null) {
   const { orders } = ctx.deps;
   const res = await orders.confirm({
     key, userId: ctx.from!.id, chatId: ctx.chat!.id, lang: ctx.lang,
     photoFileId: d?.photoFileId ?? null, photoUniqueId: d?.photoUniqueId ?? null, title: d?.title ?? null,
-    features: d?.features ?? [], price: d?.price ?? null, template: d?.template ?? 'clean', parentId,
+    features: d?.features ?? [], price: d?.price ?? null, template: d?.template ?? 'clean', marketplace: d?.marketplace ?? 'wb',
     maxOpen: ctx.deps.maxOpenOrders, dailyQuota: ctx.deps.dailyQuota,
   });
   switch (res.result) {
@@ -253,17 +297,24 @@ order.callbackQuery(/^ok:(\w{1,40})$/, async (ctx) => {
   const nonce = ctx.match[1];
   const s = ctx.session;
   const fresh = s.step === 'confirm' && s.draft.nonce === nonce && !!s.draft.photoFileId && !!s.draft.title;
-  await placeOrder(ctx, `confirm:${ctx.from.id}:${nonce}`, fresh ? s.draft : null, null);
+  await placeOrder(ctx, `confirm:${ctx.from.id}:${nonce}`, fresh ? s.draft : null);
 });
 
-// "Another variant" under a delivered card: same photo and words, the next template.
-order.callbackQuery(new RegExp(`^${CARD_CALLBACKS.variant(0).replace('0', '(\\d+)')}$`), async (ctx) => {
-  const parent = await ctx.deps.orders.get(Number(ctx.match[1]));
-  if (!parent || parent.user_id !== ctx.from.id) return void (await ctx.answerCallbackQuery({ text: ctx.t.notYours }));
-  const i = TEMPLATE_IDS.indexOf(parent.template as (typeof TEMPLATE_IDS)[number]);
-  const template = TEMPLATE_IDS[(i + 1) % TEMPLATE_IDS.length];
-  await placeOrder(ctx, `variant:${parent.id}`, {
-    photoFileId: parent.photo_file_id, photoUniqueId: parent.photo_unique_id ?? undefined,
-    title: parent.title, features: parent.features, price: parent.price, template,
-  }, parent.id);
+// 1 / 2 / 3 under the variants: the seller's pick starts the set. Recorded once per order:
+// the same tap again (or the same update redelivered) finds the same choice.
+order.callbackQuery(CARD_CALLBACKS.pickPattern, async (ctx) => {
+  const id = Number(ctx.match[1]);
+  const n = Number(ctx.match[2]);
+  const r = await ctx.deps.orders.choose(id, ctx.from.id, n);
+  if (!r) return void (await ctx.answerCallbackQuery({ text: ctx.t.notYours }));
+  switch (r.result) {
+    case 'ok':
+      await ctx.answerCallbackQuery({ text: ctx.t.picked(n) });
+      // The chosen number stays on the message; the other buttons go.
+      await ctx.editMessageReplyMarkup({ reply_markup: { inline_keyboard: [[{ text: `✅ ${n}`, callback_data: CARD_CALLBACKS.pick(id, n) }]] } }).catch(() => {});
+      return;
+    case 'conflict': return void (await ctx.answerCallbackQuery({ text: ctx.t.alreadyChosen(r.choice ?? 0), show_alert: true }));
+    case 'not_ready': return void (await ctx.answerCallbackQuery({ text: ctx.t.notReady }));
+    default: return void (await ctx.answerCallbackQuery({ text: ctx.t.orderClosed }));
+  }
 });

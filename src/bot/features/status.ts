@@ -9,6 +9,7 @@ status.command('status', async (ctx) => {
   if (open.length === 0) return void (await ctx.reply(ctx.t.statusNone));
   const lines = open.reverse().map((o) =>
     o.status === 'queued' ? ctx.t.statusQueued(o.id, o.queue?.position ?? 1, o.queue?.estimate_seconds ?? 5)
-      : o.status === 'rendering' ? ctx.t.statusRendering(o.id) : ctx.t.statusRendered(o.id));
+      : o.status === 'rendering' ? ctx.t.statusRendering(o.id)
+        : o.status === 'awaiting_choice' ? ctx.t.statusAwaiting(o.id) : ctx.t.statusRendered(o.id));
   await ctx.reply([ctx.t.statusHead, ...lines].join('\n'));
 });

@@ -8,13 +8,18 @@ import { LANGS, messages } from '../../i18n/index.ts';
 export const templates = (lang: Lang) =>
   new InlineKeyboard().row(...TEMPLATES.map((tpl) => InlineKeyboard.text(tpl.name[lang], `tpl:${tpl.id}`)));
 
+export const MARKETPLACE_NAMES = { wb: 'Wildberries', ozon: 'Ozon' } as const;
+
+export const marketplaces = () => new InlineKeyboard()
+  .text(MARKETPLACE_NAMES.wb, 'mp:wb').text(MARKETPLACE_NAMES.ozon, 'mp:ozon');
+
 export const summary = (t: Messages, nonce: string) => new InlineKeyboard()
   .text(t.btnConfirm, `ok:${nonce}`).row()
   .text(t.btnEdit, 'edit').text(t.btnCancel, 'cx');
 
 export const editMenu = (t: Messages) => new InlineKeyboard()
   .text(t.btnTitle, 'ef:title').text(t.btnFeatures, 'ef:features').text(t.btnPrice, 'ef:price').row()
-  .text(t.btnTemplate, 'ef:template').text(t.btnPhoto, 'ef:photo').row()
+  .text(t.btnMarketplace, 'ef:marketplace').text(t.btnTemplate, 'ef:template').text(t.btnPhoto, 'ef:photo').row()
   .text(t.btnBack, 'ef:back');
 
 export const skipPrice = (t: Messages) => new InlineKeyboard().text(t.btnSkip, 'skip');

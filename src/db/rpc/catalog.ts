@@ -10,8 +10,8 @@
 // parameters as text, where a bytea would travel as hex, twice the size).
 import type { HistoryRowRaw, JobRow, JobStatus, QueueStats } from '../store.ts';
 import type {
-  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
-  OrderStats, QueuePosition, RateTake, StatsRow,
+  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ChooseResult, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
+  OrderStats, QueuePosition, RateTake, RenderInput, SetInputRow, StageImageRow, StatsRow,
 } from './results.ts';
 
 export type SqlType = 'text' | 'base64' | 'integer' | 'bigint' | 'boolean' | 'jsonb' | 'timestamptz' | 'bigint[]' | 'integer[]';
@@ -66,12 +66,15 @@ export const CATALOG = {
   order_set_ack: fn<Order | null>()({ p_id: 'bigint', p_message_id: 'bigint' }),
   order_ack_touch: fn<Order | null>()({ p_id: 'bigint', p_min_interval_ms: 'integer' }),
   order_cancel: fn<{ result: 'canceled' | 'not_open' | 'not_found'; order: Order | null }>()({ p_id: 'bigint', p_user: 'bigint' }),
-  order_start_render: fn<(Order & { has_card: boolean }) | null>()({ p_id: 'bigint' }),
-  order_rendered: fn<Order | null>()({
-    p_id: 'bigint', p_jpeg_b64: 'base64', p_width: 'integer', p_height: 'integer', p_render_ms: 'integer',
-  }),
-  order_card: fn<string | null>()({ p_id: 'bigint' }),
+  order_start_render: fn<RenderInput | null>()({ p_id: 'bigint' }),
+  order_cutout_done: fn<{ recorded: boolean } | null>()({ p_id: 'bigint', p_b64: 'base64', p_framed_reason: 'text', p_ms: 'integer' }),
+  order_variants_done: fn<Order | null>()({ p_id: 'bigint', p_variants: 'jsonb', p_ms: 'integer' }),
+  order_choose: fn<ChooseResult | null>()({ p_id: 'bigint', p_user: 'bigint', p_variant: 'integer' }),
+  order_set_input: fn<SetInputRow | null>()({ p_id: 'bigint' }),
+  order_set_done: fn<Order | null>()({ p_id: 'bigint', p_slides: 'jsonb', p_ms: 'integer' }),
+  order_stage_images: fn<StageImageRow[]>()({ p_id: 'bigint', p_stage: 'text' }),
   order_photo_put: fn<Void>()({ p_unique_id: 'text', p_b64: 'base64' }),
+  order_cutout_put: fn<Void>()({ p_unique_id: 'text', p_b64: 'base64', p_framed_reason: 'text' }),
   order_photo: fn<string | null>()({ p_unique_id: 'text' }),
   order_delivery_begin: fn<DeliveryBegin | null>()({
     p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text', p_job: 'bigint?',

@@ -2,8 +2,8 @@
 // apart from the stores so the catalog (./catalog.ts) can name every result type
 // without importing a store.
 
-export type OrderStatus = 'queued' | 'rendering' | 'rendered' | 'sent' | 'canceled' | 'failed' | 'undeliverable';
-export const OPEN_STATUSES: readonly OrderStatus[] = ['queued', 'rendering', 'rendered'];
+export type OrderStatus = 'queued' | 'rendering' | 'awaiting_choice' | 'rendered' | 'sent' | 'canceled' | 'failed' | 'undeliverable';
+export const OPEN_STATUSES: readonly OrderStatus[] = ['queued', 'rendering', 'awaiting_choice', 'rendered'];
 
 export interface Order {
   id: number;
@@ -33,7 +33,28 @@ export interface Order {
   render_started_at: string | null;
   rendered_at: string | null;
   delivered_at: string | null;
+  marketplace: 'wb' | 'ozon';
+  /** The variant the seller picked (1-3). */
+  choice: number | null;
+  framed_reason: string | null;
+  cutout_at: string | null;
+  variants_at: string | null;
+  set_at: string | null;
+  set_job_id: number | null;
+  set_deliver_job_id: number | null;
+  variants_message_id: number | null;
+  choice_message_id: number | null;
+  timings: Record<string, number>;
 }
+
+/** order_start_render: the order plus what the cut-out/variants job still has to do. */
+export type RenderInput = Order & {
+  cut: boolean; variants_done: boolean; cutout_b64: string | null;
+  upload_cutout_b64: string | null; upload_framed_reason: string | null;
+};
+export type SetInputRow = Order & { set_done: boolean; cutout_b64: string | null; variant_b64: string | null };
+export interface StageImageRow { role: 'variant' | 'main' | 'infographic' | 'detail'; n: number; width: number; height: number; b64: string }
+export type ChooseResult = { result: 'ok' | 'conflict' | 'not_ready' | 'closed'; choice: number | null; order: Order };
 
 export type DeliveryBegin = Order & { fenced?: true };
 

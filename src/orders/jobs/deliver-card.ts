@@ -1,8 +1,13 @@
-// deliver-card: the card as a photo (preview; Telegram recompresses photos) and as a
-// document (the full-resolution 900×1200 JPEG) with "Another variant" / "New card".
+// deliver-card: what a stage of an order sends to the seller.
+//   stage 'variants': the 3 variants as one album (sendMediaGroup), then a message with the
+//                     1/2/3 buttons that pick the main picture;
+//   stage 'set':      the set's slides as one album, then ONE zip document holding the
+//                     full-resolution JPEGs (Telegram recompresses photos), with "New card".
+// Enqueued by order_variants_done / order_set_done in the transaction that records the
+// pictures, keyed by the order, so each stage is delivered by one job.
 //
-// Each part is logged before the call (order_delivery_begin, which refuses an attempt
-// that no longer holds the job's lease) and committed right after
+// Each part (an album is one part) is logged before the call (order_delivery_begin, which
+// refuses an attempt that no longer holds the job's lease) and committed right after
 // Telegram answers (order_delivery_done: message id + file_id). A retry skips parts
 // already committed; a part whose answer came but whose commit did not (process died in
 // that window) is sent again — order_deliveries keeps both attempts so such possible
@@ -11,22 +16,31 @@
 // Telegram errors: 429 → RetryAfterError(retry_after) (short ones are waited out by
 // autoRetry); 5xx/network → backoff; 403 → order undeliverable, no retry; 400 → dead.
 //
-// The job is due only once the bot has recorded its "queued" answer (or at a deadline
-// when it never does: order_rendered / order_set_ack), so it reads the order once.
-import { InputFile } from 'grammy';
+// The variants' delivery is due only once the bot has recorded its "queued" answer (or
+// at a deadline when it never does: order_variants_done / order_set_ack).
+import { InputFile, InputMediaBuilder } from 'grammy';
 import { z } from 'zod';
 import { messages } from '../../i18n/index.ts';
-import { OPEN_STATUSES, type Order } from '../../db/orders.ts';
+import { OPEN_STATUSES, type DeliveryPart, type Order, type StageImage } from '../../db/orders.ts';
 import { classifyTelegramError, toJobError } from '../../telegram/api.ts';
-import { cardKeyboard } from '../../telegram/callbacks.ts';
+import { cardKeyboard, pickKeyboard } from '../../telegram/callbacks.ts';
 import { LeaseLostError } from '../../worker/pool.ts';
 import { defineJob } from '../../worker/registry.ts';
 import { PermanentError } from '../../worker/retry.ts';
 import { editAck, notify, type CardJobDeps } from './card-deps.ts';
+import { zip } from '../zip.ts';
 
-export const deliverCardPayload = z.object({ orderId: z.number().int().positive() }).strict();
+// stage absent: a job queued before 20261220120000 (the single card) — decided by the order.
+export const deliverCardPayload = z.object({
+  orderId: z.number().int().positive(),
+  stage: z.enum(['variants', 'set']).optional(),
+}).strict();
 
 const isOpen = (o: Order | null) => !!o && OPEN_STATUSES.includes(o.status);
+const MARKETPLACE_NAMES: Record<string, string> = { wb: 'Wildberries', ozon: 'Ozon' };
+
+/** The zip's file names: 1-main.jpg, 2-infographic.jpg, … (the marketplace's upload order). */
+export const slideFileName = (orderId: number, s: Pick<StageImage, 'n' | 'role'>) => `card-${orderId}-${s.n}-${s.role}.jpg`;
 
 export function deliverCardJob(d: CardJobDeps) {
   return defineJob({
@@ -34,46 +48,66 @@ export function deliverCardJob(d: CardJobDeps) {
     payload: deliverCardPayload,
     policy: 'critical',
     timeoutMs: 120_000,
-    async handle({ orderId }, { job, signal, log }) {
+    async handle(payload, { job, signal, log }) {
+      const orderId = payload.orderId;
       let order = await d.orders.get(orderId);
       if (!order) throw new PermanentError(`order ${orderId} not found`);
+      const stage = payload.stage ?? (order.set_at ? 'set' : 'variants');
       if (order.status === 'sent') return { already: true };
       if (!isOpen(order)) return { skipped: order.status };
 
       const t = messages(order.lang);
-      let jpeg: Buffer | null = null;
-      const cardBytes = async () => {
-        jpeg ??= await d.orders.card(orderId);
-        if (!jpeg) throw new PermanentError(`order ${orderId} has no stored card`);
-        return jpeg;
+      let images: StageImage[] | null = null;
+      const pictures = async () => {
+        images ??= await d.orders.images(orderId, stage);
+        if (images.length < 2) throw new PermanentError(`order ${orderId} has no recorded ${stage}`);
+        return images;
       };
       const windows: Record<string, number> = {};
+      /** One fenced, exactly-once-logged send: skipped when committed, refused when the lease is lost. */
+      const part = async (name: DeliveryPart, done: boolean, send: () => Promise<{ messageId: number; fileId: string }>) => {
+        if (done) return true;
+        const now = await d.orders.deliveryBegin(orderId, name, job.attempts, d.workerId, job.id);
+        if (now?.fenced) throw new LeaseLostError();
+        if (!isOpen(now)) return false;
+        const sent = await send();
+        const answeredAt = new Date();
+        order = (await d.orders.deliveryDone(orderId, name, sent.messageId, sent.fileId, answeredAt)) ?? order!;
+        windows[name] = Date.now() - answeredAt.getTime();
+        return true;
+      };
+      const album = async (caption: string, name: (s: StageImage) => string) => {
+        const list = await pictures();
+        const msgs = await d.api.sendMediaGroup(order!.chat_id, list.map((s, i) =>
+          InputMediaBuilder.photo(new InputFile(s.jpeg, name(s)), i === 0 ? { caption: caption.slice(0, 1024) } : {})), {}, signal as never);
+        const first = msgs[0];
+        return { messageId: first.message_id, fileId: 'photo' in first ? first.photo.at(-1)?.file_id ?? '' : '' };
+      };
+
       try {
-        if (!order.photo_message_id) {
-          const bytes = await cardBytes();
-          const now = await d.orders.deliveryBegin(orderId, 'photo', job.attempts, d.workerId, job.id);
-          if (now?.fenced) throw new LeaseLostError();
-          if (!isOpen(now)) return { skipped: now?.status };
-          const msg = await d.api.sendPhoto(order.chat_id, new InputFile(bytes, `card-${orderId}.jpg`),
-            { caption: t.cardCaption(orderId, order.title).slice(0, 1024) }, signal as never);
-          const answeredAt = new Date();
-          order = (await d.orders.deliveryDone(orderId, 'photo', msg.message_id, msg.photo.at(-1)!.file_id, answeredAt)) ?? order;
-          windows.photo = Date.now() - answeredAt.getTime();
+        if (stage === 'variants') {
+          const framed = order.framed_reason ? `\n${t.variantsFramed(t.framedWhy[order.framed_reason] ?? order.framed_reason)}` : '';
+          if (!await part('variants', !!order.variants_message_id,
+            () => album(t.variantsCaption(orderId, order!.title) + framed, (s) => `variant-${orderId}-${s.n}.jpg`))) return { skipped: 'closed' };
+          if (!await part('choice', !!order.choice_message_id, async () => {
+            const msg = await d.api.sendMessage(order!.chat_id, t.pickPrompt(orderId), { reply_markup: pickKeyboard(orderId) }, signal as never);
+            return { messageId: msg.message_id, fileId: '' };
+          })) return { skipped: 'closed' };
+          log.info({ orderId, commitWindowMs: windows }, 'variants delivered');
+          await editAck(d, order, 'variants', 0, log);
+          return { variantsMessageId: order.variants_message_id, choiceMessageId: order.choice_message_id, commitWindowMs: windows };
         }
-        if (!order.document_message_id) {
-          const bytes = await cardBytes();
-          const now = await d.orders.deliveryBegin(orderId, 'document', job.attempts, d.workerId, job.id);
-          if (now?.fenced) throw new LeaseLostError();
-          if (!isOpen(now)) return { skipped: now?.status };
-          const msg = await d.api.sendDocument(order.chat_id, new InputFile(bytes, `card-${orderId}-900x1200.jpg`), {
-            caption: t.documentCaption,
-            reply_markup: cardKeyboard(orderId, { another: t.another, newCard: t.newCard }),
+        const mp = MARKETPLACE_NAMES[order.marketplace] ?? order.marketplace;
+        if (!await part('slides', !!order.photo_message_id,
+          () => album(t.setCaption(orderId, order!.title, mp), (s) => slideFileName(orderId, s)))) return { skipped: 'closed' };
+        if (!await part('zip', !!order.document_message_id, async () => {
+          const list = await pictures();
+          const file = zip(list.map((s) => ({ name: slideFileName(orderId, s), data: s.jpeg })));
+          const msg = await d.api.sendDocument(order!.chat_id, new InputFile(file, `card-${orderId}-${order!.marketplace}.zip`), {
+            caption: t.zipCaption, reply_markup: cardKeyboard({ newCard: t.newCard }),
           }, signal as never);
-          const answeredAt = new Date();
-          const fileId = msg.document.file_id;
-          order = (await d.orders.deliveryDone(orderId, 'document', msg.message_id, fileId, answeredAt)) ?? order;
-          windows.document = Date.now() - answeredAt.getTime();
-        }
+          return { messageId: msg.message_id, fileId: msg.document.file_id };
+        })) return { skipped: 'closed' };
       } catch (err) {
         if (err instanceof PermanentError || err instanceof LeaseLostError) throw err;
         const f = classifyTelegramError(err);
@@ -87,7 +121,7 @@ export function deliverCardJob(d: CardJobDeps) {
         }
         throw toJobError(f);
       }
-      log.info({ orderId, commitWindowMs: windows }, 'card delivered');
+      log.info({ orderId, commitWindowMs: windows }, 'set delivered');
       await editAck(d, order, 'sent', 0, log);
       return { photoMessageId: order.photo_message_id, documentMessageId: order.document_message_id, commitWindowMs: windows };
     },

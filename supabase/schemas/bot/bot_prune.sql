@@ -13,7 +13,7 @@ begin
   delete from public.rate_usage where window_start < now() - interval '2 days';
   delete from public.leader_leases where expires_at < now() - interval '1 day';
   -- history re-sends use Telegram's file_ids; the bytes are only needed until delivery
-  delete from public.order_cards c using public.orders o
+  delete from public.order_images c using public.orders o
    where o.id = c.order_id and o.status in ('sent', 'canceled', 'failed', 'undeliverable')
      and o.updated_at < now() - interval '7 days';
   -- photos stored at upload: a day, and as long as an open order still needs one
@@ -21,7 +21,7 @@ begin
    where p.unique_id in (select x.unique_id from public.order_photos x
                           where x.created_at < now() - interval '1 day'
                             and x.unique_id not in (select o.photo_unique_id from public.orders o
-                                                     where o.status in ('queued', 'rendering', 'rendered')
+                                                     where o.status in ('queued', 'rendering', 'awaiting_choice', 'rendered')
                                                        and o.photo_unique_id is not null)
                           limit 1000);
   return v_count;

@@ -16,17 +16,19 @@ create table public.orders (
   features            jsonb       not null default '[]'::jsonb check (jsonb_typeof(features) = 'array'),
   price               text,
   template            text        not null,
-  -- "Another variant": the order this one was made from
+  -- the order this one was made from ("Another variant", before 20261220120000)
   parent_id           bigint      references public.orders (id) on delete set null,
-  -- queued → rendering → rendered → sent; or canceled / failed / undeliverable
+  -- queued → rendering (cut-out, variants) → awaiting_choice (the seller picks 1-3) →
+  -- rendering (the set) → rendered (set recorded) → sent; or canceled / failed / undeliverable
   status              text        not null default 'queued'
-                      check (status in ('queued', 'rendering', 'rendered', 'sent', 'canceled', 'failed', 'undeliverable')),
+                      check (status in ('queued', 'rendering', 'awaiting_choice', 'rendered', 'sent', 'canceled', 'failed', 'undeliverable')),
   render_job_id       bigint,
   deliver_job_id      bigint,
   -- the "queued, #N in line" message the bot edits as the order moves
   ack_message_id      bigint,
   ack_edited_at       timestamptz,
   -- what was delivered: message ids and Telegram's file_ids, so a re-send never uploads again
+  -- (photo_*: the set's album, its main picture; document_*: the zip of full-resolution files)
   photo_message_id    bigint,
   photo_out_file_id   text,
   document_message_id bigint,
@@ -37,19 +39,41 @@ create table public.orders (
   render_started_at   timestamptz,
   rendered_at         timestamptz,
   delivered_at        timestamptz,
-  updated_at          timestamptz not null default now()
+  updated_at          timestamptz not null default now(),
+  -- issue 15, the generation stage (20261220120000_bot_generation.sql): each stage's output
+  -- is recorded (order_images) before the next depends on it; a retried job skips it.
+  marketplace         text        not null default 'wb' check (marketplace in ('wb', 'ozon')),
+  -- the variant the seller picked (1-3), by order_choose()
+  choice              smallint    check (choice between 1 and 3),
+  -- why the photo is framed instead of cut out (null: cut out)
+  framed_reason       text,
+  cutout_at           timestamptz,
+  variants_at         timestamptz,
+  set_at              timestamptz,
+  -- the set's job (card-set) and the set's delivery (deliver-card, stage 'set')
+  set_job_id          bigint,
+  set_deliver_job_id  bigint,
+  -- the variants' album (first message) and the message with the 1/2/3 buttons
+  variants_message_id bigint,
+  choice_message_id   bigint,
+  -- milliseconds per stage: {cutout, variants, set}
+  timings             jsonb       not null default '{}'::jsonb
 );
 create index orders_user_idx on public.orders (user_id, id desc);
-create index orders_open_idx on public.orders (user_id) where status in ('queued', 'rendering', 'rendered');
+create index orders_open_idx on public.orders (user_id) where status in ('queued', 'rendering', 'awaiting_choice', 'rendered');
 
--- The finished JPEG, kept apart from the order row so listing orders never drags
--- ~200 KB per row along. Deleted with the order.
-create table public.order_cards (
-  order_id   bigint primary key references public.orders (id) on delete cascade,
-  jpeg       bytea   not null,
-  width      integer not null,
-  height     integer not null,
-  created_at timestamptz not null default now()
+-- The pictures of an order's stages, kept apart from the order row so listing orders
+-- never drags them along: the cut-out (role 'cutout', PNG), the 3 variants ('variant',
+-- n 1-3) and the set ('main', 'infographic', 'detail'; n = place in the set, from 1).
+-- Deleted with the order; bot_prune() drops them a week after the order finished.
+create table public.order_images (
+  order_id bigint   not null references public.orders (id) on delete cascade,
+  role     text     not null check (role in ('cutout', 'variant', 'main', 'infographic', 'detail')),
+  n        smallint not null,
+  bytes    bytea    not null,
+  width    integer  not null,
+  height   integer  not null,
+  primary key (order_id, role, n)
 );
 
 -- One row per send attempt of each part of a delivery. started_at is written before
@@ -60,7 +84,9 @@ create table public.order_cards (
 create table public.order_deliveries (
   id           bigint generated always as identity primary key,
   order_id     bigint      not null references public.orders (id) on delete cascade,
-  part         text        not null check (part in ('photo', 'document')),
+  -- photo/document: the single card of before 20261220120000; variants (album), choice
+  -- (the 1/2/3 buttons), slides (the set's album), zip (the full-resolution files)
+  part         text        not null check (part in ('photo', 'document', 'variants', 'choice', 'slides', 'zip')),
   attempt      integer     not null,
   worker       text,
   started_at   timestamptz not null default now(),
@@ -84,13 +110,16 @@ create table public.order_quota (
 create table public.order_photos (
   unique_id  text        primary key,
   bytes      bytea       not null,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  -- the cut-out the bot made at upload (order_cutout_put), PNG; or the photo to frame and why
+  cutout     bytea,
+  framed_reason text
 );
 
 alter table public.orders            enable row level security;
-alter table public.order_cards       enable row level security;
+alter table public.order_images      enable row level security;
 alter table public.order_deliveries  enable row level security;
 alter table public.order_quota       enable row level security;
 alter table public.order_photos      enable row level security;
-revoke all on public.orders, public.order_cards, public.order_deliveries, public.order_quota, public.order_photos
+revoke all on public.orders, public.order_images, public.order_deliveries, public.order_quota, public.order_photos
   from public, anon, authenticated;

@@ -1,6 +1,7 @@
 -- order_confirm(p): create an order and its render job in one transaction.
 -- p = {key, user_id, chat_id, lang, photo_file_id, photo_unique_id, title, features,
---      price, template, parent_id, max_open, daily_quota}.
+--      price, template, marketplace, max_open, daily_quota}.
+-- History: 20261125100100_fn_orders.sql, 20261220120000_bot_generation.sql (marketplace).
 -- Returns {result: created|exists|limit_open|limit_daily|missing, order?, open, used, queue?}.
 create or replace function public.order_confirm(p jsonb)
 returns jsonb
@@ -35,7 +36,7 @@ begin
   end if;
 
   select count(*) into v_open from public.orders
-   where user_id = v_user and status in ('queued', 'rendering', 'rendered');
+   where user_id = v_user and status in ('queued', 'rendering', 'awaiting_choice', 'rendered');
   if v_open >= coalesce((p->>'max_open')::integer, 5) then
     return jsonb_build_object('result', 'limit_open', 'open', v_open, 'used', v_used);
   end if;
@@ -44,10 +45,10 @@ begin
   end if;
 
   insert into public.orders (idempotency_key, user_id, chat_id, lang, photo_file_id, photo_unique_id,
-                             title, features, price, template, parent_id)
+                             title, features, price, template, parent_id, marketplace)
   values (v_key, v_user, (p->>'chat_id')::bigint, coalesce(p->>'lang', 'ru'), p->>'photo_file_id',
           p->>'photo_unique_id', p->>'title', coalesce(p->'features', '[]'::jsonb), nullif(p->>'price', ''),
-          p->>'template', (p->>'parent_id')::bigint)
+          p->>'template', (p->>'parent_id')::bigint, coalesce(p->>'marketplace', 'wb'))
   returning * into v_order;
 
   select j.id into v_job from public.enqueue(jsonb_build_object(

@@ -26,7 +26,7 @@ begin
      where j.id = p_job and j.status = 'running' and j.lease_owner = p_worker and j.attempts = p_attempt) then
     return to_jsonb(v) || jsonb_build_object('fenced', true);
   end if;
-  if v.status in ('queued', 'rendering', 'rendered') then
+  if v.status in ('queued', 'rendering', 'awaiting_choice', 'rendered') then
     insert into public.order_deliveries (order_id, part, attempt, worker) values (p_id, p_part, p_attempt, p_worker);
   end if;
   return to_jsonb(v);

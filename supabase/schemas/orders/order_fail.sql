@@ -9,7 +9,7 @@ begin
     raise exception 'order_fail: status must be failed or undeliverable' using errcode = '22023';
   end if;
   update public.orders set status = p_status, error = left(p_error, 2000), updated_at = now()
-   where id = p_id and status in ('queued', 'rendering', 'rendered')
+   where id = p_id and status in ('queued', 'rendering', 'awaiting_choice', 'rendered')
   returning * into v;
   if not found then select * into v from public.orders where id = p_id; end if;
   return to_jsonb(v);

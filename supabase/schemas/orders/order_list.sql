@@ -10,7 +10,7 @@ as $$
                 else to_jsonb(o) end as j
     from public.orders o
     where o.user_id = p_user
-      and ((p_which = 'open' and o.status in ('queued', 'rendering', 'rendered'))
+      and ((p_which = 'open' and o.status in ('queued', 'rendering', 'awaiting_choice', 'rendered'))
         or (p_which = 'history' and o.status = 'sent'))
     order by o.id desc
     limit greatest(p_limit, 0)

@@ -6,7 +6,7 @@ as $$
   select jsonb_build_object(
     'today', count(*),
     'sent', count(*) filter (where status = 'sent'),
-    'open', count(*) filter (where status in ('queued', 'rendering', 'rendered')),
+    'open', count(*) filter (where status in ('queued', 'rendering', 'awaiting_choice', 'rendered')),
     'failed', count(*) filter (where status = 'failed'),
     'undeliverable', count(*) filter (where status = 'undeliverable'),
     'canceled', count(*) filter (where status = 'canceled'),
