@@ -2,13 +2,15 @@
 -- Its status follows its stages: the api-card job (cut-out, variants), then
 -- 'awaiting_choice' while the variants wait for a pick, then the set's job; times and
 -- attempts are those of the job the card is in now. History: 20261125300000_api.sql,
--- 20261212120000_api_stages.sql (stages, variants, slides).
+-- 20261212120000_api_stages.sql (stages, variants, slides), 20261221000000_job_cancel.sql
+-- (canceled cards).
 create or replace function public.api_card_get(p_key_id bigint, p_job_id bigint)
 returns jsonb
 language sql stable security definer set search_path = ''
 as $$
   select jsonb_build_object('id', j.id,
-    'status', case when c.set_at is not null and s.id is null then 'succeeded'
+    'status', case when c.canceled_at is not null and c.set_at is null then 'canceled'
+                   when c.set_at is not null and s.id is null then 'succeeded'
                    when s.id is not null then s.status::text
                    when j.status = 'succeeded' and c.variants_at is not null and c.choice is null then 'awaiting_choice'
                    else j.status::text end,
