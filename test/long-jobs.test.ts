@@ -9,7 +9,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { aiBackdrop, KeyPool, type AiBackdropSource } from '../src/ai/index.ts';
+import { aiBackdrop, backdropWorstMs, KeyPool, type AiBackdropSource } from '../src/ai/index.ts';
+import { composeApi } from '../src/api/index.ts';
 import { ApiDb } from '../src/api/db.ts';
 import { createKey } from '../src/api/keys.ts';
 import { loadConfig } from '../src/config.ts';
@@ -23,6 +24,7 @@ import { WorkerPool } from '../src/worker/pool.ts';
 import { defineJob, JobRegistry } from '../src/worker/registry.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { startFakeOpenRouter, type FakeOpenRouter } from './support/fake-openrouter.ts';
+import { postgresLimits } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -143,6 +145,17 @@ describe('long jobs', () => {
     const j = await job(id);
     assert.equal(j.status, 'queued', 'handed back');
   });
+});
+
+test('each kind has its own time limit: api-card allows its slowest AI backdrop at any AI_BACKDROP_TIMEOUT_MS', () => {
+  for (const ms of [1_000, 90_000, 600_000]) {
+    const config = loadConfig({ DATABASE_URL: db.url, OPENROUTER_API_KEYS: KEY, AI_BACKDROP_TIMEOUT_MS: String(ms) });
+    const api = composeApi(config, { rpc: postgresRpc(db.sql), limits: postgresLimits(db.sql), ai }, log, {});
+    const card = api.jobs.find((k) => k.kind === 'api-card')!;
+    // Waiting out another holder's claim, then a 429 on one key and the call on another.
+    assert.ok(backdropWorstMs(ms) >= ms * 3, `the worst case counts the claim wait and two calls (${backdropWorstMs(ms)} ms)`);
+    assert.ok(card.timeoutMs > backdropWorstMs(ms) + 60_000, `api-card ${card.timeoutMs} ms vs one backdrop's worst ${backdropWorstMs(ms)} ms at ${ms} ms`);
+  }
 });
 
 describe('DELETE /api/cards/:id', () => {

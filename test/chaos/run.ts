@@ -32,6 +32,8 @@ import { startFakeTelegram } from '../support/fake-telegram.ts';
 import { startPostgrest, type PostgrestServer } from '../support/postgrest.ts';
 import { spawnCli, type Proc } from '../support/procs.ts';
 import { startOnFreePort } from '../support/wait.ts';
+import { aiEnv, AiWorkload, measureAi, startAiProvider } from './ai-cards.ts';
+import { createServer } from 'node:net';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,17 +44,22 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', default: false },
     rpc: { type: 'boolean', default: process.env.CHAOS_RPC === '1' },
     lose: { type: 'string', default: '1' },
+    ai: { type: 'boolean', default: process.env.CHAOS_AI === '1' },
+    cards: { type: 'string' },
   },
 });
+const AI = args.ai;
+const CARDS = AI ? Number(args.cards ?? (args.short ? 12 : 60)) : 0;
 const RPC = args.rpc;
 const LOSE = RPC ? Number(args.lose) / 100 : 0;
 if (!(LOSE >= 0 && LOSE < 1)) throw new Error(`--lose must be a percentage from 0 to under 100, got "${args.lose}"`);
-const ORDERS = Number(args.orders ?? (args.short ? 120 : 2500)); // two jobs per order: render + deliver
+// two jobs per order: render + deliver (fewer next to the AI cards: their cut-outs and sets take the CPU)
+const ORDERS = Number(args.orders ?? (args.short ? (AI ? 60 : 120) : (AI ? 1000 : 2500)));
 const CHAOS_S = Number(args.seconds ?? (args.short ? 15 : 60));
 const PROCS = Number(args.procs);
 const LEASE_S = 5;
 // RPC mode drains slower (every call is an HTTP round trip through one Node process).
-const DRAIN_TIMEOUT_S = (args.short ? 90 : 240) * (args.rpc ? 2 : 1);
+const DRAIN_TIMEOUT_S = (args.short ? 90 : 240) * (args.rpc ? 2 : 1) + (args.ai ? 120 : 0);
 const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const silent = createLogger({ level: 'silent' });
 
@@ -132,8 +139,18 @@ for (let i = 0; i < ORDERS; i += 50) {
 }
 say(`${ORDERS} orders queued in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
+// --- the AI provider and the app processes' HTTP ports (--ai) ---------------------------
+const or = AI ? await startAiProvider() : null;
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+});
+// A restarted process listens where its slot did, so the harness's HTTP calls find it.
+const ports: number[] = [];
+for (let s = 0; s < Number(args.procs); s++) ports.push(AI ? await freePort() : 0);
+
 // --- the app processes ----------------------------------------------------------------
 const baseEnv = {
+  ...(or ? aiEnv(or) : {}),
   ...(RPC ? { DATABASE_URL: '', SUPABASE_URL: rest!.url, SUPABASE_SERVICE_ROLE_KEY: rest!.serviceRoleKey } : { DATABASE_URL: pg.url }),
   PORT: '0', LOG_LEVEL: args.verbose ? 'info' : 'warn',
   TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_THROTTLE: 'false', WEBHOOK_URL: '', RENDER_EXTERNAL_URL: '',
@@ -147,7 +164,7 @@ let finished = false;
 const unplannedExits: string[] = [];
 const spawnApp = (slot: number) => {
   const id = `p${slot}-g${++generation}`;
-  const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id });
+  const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id, PORT: String(ports[slot]) });
   // An instance that exits by itself (e.g. its start-up call lost) is restarted, as Render does.
   void proc.exited.then(({ code }) => {
     if (finished || procs[slot]?.proc !== proc || kills.some((k) => k.id === id)) return;
@@ -163,6 +180,13 @@ const spawnApp = (slot: number) => {
   return id;
 };
 for (let s = 0; s < PROCS; s++) spawnApp(s);
+
+// --- the API cards (--ai): created through the processes while the chaos below goes on ---
+const aiWork = AI ? new AiWorkload({ sql, ports: () => ports, photo, count: CARDS, spreadMs: CHAOS_S * 600, say }) : null;
+if (aiWork) {
+  await aiWork.start();
+  say(`${CARDS} API cards to create over ${Math.round(CHAOS_S * 0.6)} s; AI provider at ${or!.baseUrl}`);
+}
 
 // --- chaos ------------------------------------------------------------------------------
 const kills: { id: string; signal: string; at: number; takeoverMs?: number; held: number }[] = [];
@@ -242,11 +266,17 @@ while (Date.now() - drainStart < DRAIN_TIMEOUT_S * 1000) {
   const [r] = await withRetry(() => sql`select count(*) filter (where status in ('queued', 'running'))::int as open from public.jobs
                                         where kind in ('render-card', 'deliver-card')`, 'drain');
   open = r.open;
+  if (aiWork) open += await withRetry(async () => {
+    const [a] = await sql`select count(*)::int as n from public.jobs where kind in ('api-card', 'api-card-set') and status in ('queued', 'running')`;
+    return a.n + await aiWork.open();
+  }, 'drain ai');
   if (open === 0) break;
   await sleep(500);
 }
 await Promise.all(pending);
 const drainedS = (Date.now() - drainStart) / 1000;
+await aiWork?.stop();
+const ai = aiWork ? await measureAi(sql, or!, aiWork, ports[0] ?? null) : null;
 
 const [jobs] = await sql`
   select count(*)::int as enqueued,
@@ -338,12 +368,14 @@ const result = {
   kills: { sigkill: kills.filter((k) => k.signal === 'SIGKILL').length, sigterm: kills.filter((k) => k.signal === 'SIGTERM').length },
   takeoverMs: { count: takeovers.length, p50: takeovers[Math.floor(takeovers.length / 2)] ?? null, max: takeovers.at(-1) ?? null, all: takeovers },
   mode: RPC ? 'rpc' : 'direct',
+  ...(ai ? { ai } : {}),
   ...(RPC ? { postgrestRestarts: restRestarts, lostResponses, lostResponsesTotal: Object.values(lostResponses).reduce((a, b) => a + b, 0),
     lostAnswers, outcomesNotRecorded: appWarnings(/outcome not recorded/), claimFailures: appWarnings(/claim failed/) } : {}),
   jobsRetried: attempts.retried, unplannedExits,
   postgresRestarts: pgRestarts, telegram429s: tg.calls.filter((c) => c.status === 429).length, drainSeconds: Math.round(drainedS * 10) / 10,
   ok: jobs.lost === 0 && jobs.stuck === 0 && duplicates === explained && open === 0 && missingDeliveries === 0
-    && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0,
+    && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0
+    && (!ai || (ai.cardsLost === 0 && ai.cardsStuck === 0 && ai.cards === CARDS && ai.paidCallsPerAiVariant !== null && ai.paidCallsPerAiVariant <= 1.02)),
 };
 console.log(JSON.stringify(result));
 finished = true;
@@ -353,6 +385,7 @@ await Promise.race([Promise.all(procs.map((p) => p.proc.exited)), sleep(15_000)]
 for (const { proc } of procs) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
 await sql.end({ timeout: 2 });
 await tg.close();
+await or?.close();
 await rest?.close();
 await pg.stop();
 rmSync(dir, { recursive: true, force: true });

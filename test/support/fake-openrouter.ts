@@ -62,6 +62,9 @@ export interface FakeRequest {
   aborted?: boolean;
   /** When the answer was sent. */
   answeredAt?: number;
+  /** What it answered with ('image', 'no-image', '429', …) and the cost it billed. */
+  answer?: Behaviour['kind'];
+  cost?: number;
 }
 
 export interface FakeOpenRouter {
@@ -81,7 +84,7 @@ export interface FakeOpenRouter {
   png: Buffer;
   script(...b: Behaviour[]): void;
   /** What a request gets when nothing is scripted; a function is asked per request (e.g. a random mix). */
-  fallback: Behaviour | (() => Behaviour);
+  fallback: Behaviour | ((r: FakeRequest) => Behaviour);
   /** The copy the default "ok" behaviour answers for these seller words. */
   improve(seller: FakeCopy): FakeCopy;
   reset(): void;
@@ -128,6 +131,7 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
   const completion = (req: FakeRequest, message: Record<string, unknown>, cost: number, finish = 'stop') => {
     billed += cost;
     req.status = 200;
+    req.cost = cost;
     return {
       id: `gen-${Date.now()}-${++seq}`,
       provider: 'Fake',
@@ -140,6 +144,7 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
   };
 
   async function answer(b: Behaviour, req: FakeRequest, res: http.ServerResponse): Promise<void> {
+    if (b.kind !== 'slow') req.answer = b.kind;
     switch (b.kind) {
       case 'image': {
         const url = `data:image/png;base64,${(b.png ?? fake.png).toString('base64')}`;
@@ -193,7 +198,7 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
       if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
         r.status = 400; return send(res, 400, errorBody(400, 'Invalid request: model and messages are required'));
       }
-      const b = queue.shift() ?? (typeof fake.fallback === 'function' ? fake.fallback() : fake.fallback);
+      const b = queue.shift() ?? (typeof fake.fallback === 'function' ? fake.fallback(r) : fake.fallback);
       const seconds = typeof fake.latencySeconds === 'function' ? fake.latencySeconds() : fake.latencySeconds;
       const latency = seconds > 0 ? sleep(seconds * 1000, undefined, { ref: false }) : Promise.resolve();
       latency.then(() => answer(b, r, res)).catch(() => res.destroy());
