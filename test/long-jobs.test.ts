@@ -147,6 +147,28 @@ describe('long jobs', () => {
   });
 });
 
+test('the ETA comes from the kind\'s measured p50 (job_stats histogram), the queue ahead and the live slots', async () => {
+  // An hour's rollup for the kind: 6 jobs of 1-2 s and 10 of 4-8 s (the mean, ~4.6 s, is not the p50).
+  const hist = Array(24).fill(0);
+  hist[11] = 6; // array index 12: [1024, 2048) ms
+  hist[13] = 10; // array index 14: [4096, 8192) ms
+  await db.sql`insert into job_stats (bucket, kind, worker, succeeded, dur_sum_ms, dur_hist)
+               values (date_trunc('minute', now()) - interval '5 minutes', 'eta-kind', 'w-eta', 16, ${6 * 1500 + 10 * 6000}, ${hist}::int[])`;
+  await store.heartbeat({ workerId: 'w-eta', concurrency: 4, inFlight: 0, leaseSeconds: 60, ids: [] });
+  const jobs = await store.enqueue(Array.from({ length: 9 }, (_, i) => ({ kind: 'eta-kind', priority: -100, payload: { i } })));
+  const [{ eta }] = await db.sql`select public.job_eta(${jobs[8]!.id}) as eta`;
+  const p50 = 4096 + ((16 / 2 - 6) / 10) * 4096; // inside the [4096, 8192) bucket
+  assert.equal(eta.p50_ms, Math.round(p50 * 10) / 10);
+  assert.equal(eta.measured, true);
+  assert.equal(eta.position, 9);
+  assert.ok(eta.slots >= 4, `live slots ${eta.slots}`);
+  assert.equal(eta.estimate_seconds, Math.ceil((8 / eta.slots + 1) * p50 / 1000));
+  const [{ none }] = await db.sql`select public.job_eta(${(await store.enqueue([{ kind: 'never-measured', priority: -100 }]))[0]!.id}) as none`;
+  assert.deepEqual([none.measured, none.p50_ms], [false, 1500]);
+  await db.sql`delete from jobs where kind in ('eta-kind', 'never-measured')`;
+  await store.leave('w-eta');
+});
+
 test('each kind has its own time limit: api-card allows its slowest AI backdrop at any AI_BACKDROP_TIMEOUT_MS', () => {
   for (const ms of [1_000, 90_000, 600_000]) {
     const config = loadConfig({ DATABASE_URL: db.url, OPENROUTER_API_KEYS: KEY, AI_BACKDROP_TIMEOUT_MS: String(ms) });

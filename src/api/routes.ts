@@ -169,6 +169,9 @@ export function apiHandlers(d: ApiDeps) {
     return c.json({
       id: String(card.id), status: card.status, createdAt: card.created_at, startedAt: card.started_at,
       completedAt: card.completed_at, attempts: card.attempts, error: card.error,
+      // From job_eta(): the stage's measured p50 × (jobs ahead ÷ live slots + 1).
+      position: card.eta?.position ?? null, estimatedSeconds: card.eta?.estimate_seconds ?? null,
+      eta: card.eta ? { stage: card.eta.kind, p50Ms: Number(card.eta.p50_ms), measured: card.eta.measured, workerSlots: card.eta.slots } : null,
       resultUrl: card.status === 'succeeded' ? `${at}/result` : null,
       marketplace: card.marketplace, choice: card.choice, framed: card.framed_reason,
       variants: card.variants.map((v) => ({ n: v.n, url: `${at}/variants/${v.n}` })),

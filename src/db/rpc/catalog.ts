@@ -10,7 +10,7 @@
 // parameters as text, where a bytea would travel as hex, twice the size).
 import type { HistoryRowRaw, JobRow, JobStatus, QueueStats } from '../store.ts';
 import type {
-  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
+  AiCallClaim, AiCostStats, AiKeyTake, JobEta, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
   OrderStats, QueuePosition, RateTake, StatsRow,
 } from './results.ts';
 
@@ -47,6 +47,7 @@ export const CATALOG = {
     p_worker: 'text', p_concurrency: 'integer', p_in_flight: 'integer', p_lease_seconds: 'integer', p_meta: 'jsonb', p_ids: 'bigint[]',
   }, 'rows'),
   worker_leave: fn<Void>()({ p_worker: 'text' }),
+  job_eta: fn<JobEta | null>()({ p_job_id: 'bigint', p_default_ms: 'integer?' }),
   stats: fn<QueueStats>()({}),
   get_job: fn<JobRow[]>()({ p_id: 'bigint' }, 'rows'),
   prune: fn<number>()({ p_succeeded_hours: 'integer?', p_failed_days: 'integer?', p_limit: 'integer?' }),
