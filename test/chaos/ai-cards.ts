@@ -187,6 +187,7 @@ export async function measureAi(sql: postgres.Sql, or: FakeOpenRouter, w: AiWork
       (select count(*)::int from public.ai_calls a join public.api_cards c on a.order_key = 'api:' || c.job_id
          where c.job_id = any(${ids}::bigint[]) and c.variants_at is not null and a.state = 'done' and a.outcome = 'image') as ai_variants,
       (select count(*)::int from public.ai_calls a where a.order_key like 'api:%' and a.state = 'claimed') as claims_left,
+      (select count(*)::int from public.ai_calls a where a.order_key like 'api:%' and a.state = 'done' and a.outcome = 'image') as images_recorded,
       (select coalesce(jsonb_object_agg(outcome, n), '{}'::jsonb) from (select coalesce(outcome, state) as outcome, count(*)::int as n
          from public.ai_calls where order_key like 'api:%' group by 1) o) as outcomes`;
   // Image calls only: the bot's cards ask the same provider for selling copy.
@@ -221,7 +222,10 @@ export async function measureAi(sql: postgres.Sql, or: FakeOpenRouter, w: AiWork
       abandoned: calls.filter((r) => r.aborted).length,
       billedUsd: round(billedUsd),
     },
-    paidCallsPerAiVariant: v.ai_variants ? round(paidImages / v.ai_variants) : null,
+    // Each image recorded in ai_calls is one variant's backdrop; an answer paid but never
+    // recorded (a worker killed in the answer-to-commit window) shows as an extra answer.
+    imagesRecorded: v.images_recorded,
+    paidCallsPerAiVariant: v.images_recorded ? round(paidImages / v.images_recorded) : null,
     cost: {
       providerBilledUsd: round(billedUsd), recordedUsd: round(Number(cost.all.total_usd)), keyUsd: round(Number(cost.key.total_usd)),
       keyOrders: Number(cost.key.orders), keyAvgPerOrderUsd: cost.key.avg_per_order_usd == null ? null : round(Number(cost.key.avg_per_order_usd)),

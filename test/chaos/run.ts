@@ -1,3 +1,6 @@
+// `--ai` (or CHAOS_AI=1) adds API cards with AI backdrops from a fake provider (ai-cards.ts);
+// its kills go to processes running API card jobs.
+//
 // The chaos run (`npm run chaos`; `--short` inside npm test): 3 app processes render and
 // deliver cards to the fake Telegram server while, for a minute, a random process is
 // killed (SIGKILL or SIGTERM) every 2-5 s and restarted, Postgres is restarted once, and
@@ -232,7 +235,16 @@ while (Date.now() < chaosEnd) {
     say('PostgREST: back');
     continue;
   }
-  const slot = Math.floor(Math.random() * PROCS);
+  let slot = Math.floor(Math.random() * PROCS);
+  if (AI) {
+    // On a loaded box a process takes many seconds to start: kill one that holds work (an AI
+    // call in flight), or wait for one, rather than one still starting up.
+    const busy = await withRetry(async () => (await sql`select lease_owner as id from public.jobs
+      where status = 'running' and kind in ('api-card', 'api-card-set') group by 1`).map((r) => r.id as string), 'busy');
+    const slots = procs.map((p, i) => (busy.includes(p.id) ? i : -1)).filter((i) => i >= 0);
+    if (slots.length === 0) continue;
+    slot = slots[Math.floor(Math.random() * slots.length)]!;
+  }
   const victim = procs[slot];
   const signal = Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
   const held = await withRetry(async () => (await sql`select count(*)::int as n from public.jobs where status = 'running' and lease_owner = ${victim.id}`)[0].n as number, 'held');
