@@ -210,7 +210,7 @@ export function instrumentStore<S extends Store>(store: S, workerId: string): S 
       }
     }),
     heartbeat: wrap(store.heartbeat, (kept, [beat], sentAt) => {
-      const still = new Set(kept);
+      const still = new Set([...kept.owned, ...kept.canceled]); // a canceled job is not a takeover
       lost(beat.ids.filter((id) => !still.has(id)), sentAt);
     }),
     complete: wrap(store.complete, (done, [, batch]) => {

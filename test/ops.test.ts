@@ -416,7 +416,7 @@ test('metrics: DB connection status and reconnect attempts; lease takeovers from
   // A fake store: the database no longer lists job 1 as ours; job 2 was taken from a dead worker.
   const job = (id: string, lastError: string | null) => ({ id, kind: 'noop', lastError }) as never;
   const fake = {
-    heartbeat: async () => [] as string[],
+    heartbeat: async () => ({ owned: [] as string[], canceled: [] as string[] }),
     claim: async () => [job('2', 'lease expired: worker w-dead stopped heartbeating'), job('3', 'boom')],
     ping: async () => {},
   } as unknown as Store;

@@ -64,7 +64,7 @@ describe('the RPC catalog matches supabase/schemas', () => {
   after(async () => { await db?.drop(); });
 
   test('every function: name, argument names and types in order, defaults, result shape', () => {
-    assert.equal(declared.size, 73, 'the 74 functions of supabase/schemas less the trigger function api_cards_trash');
+    assert.equal(declared.size, 75, 'the 76 functions of supabase/schemas less the trigger function api_cards_trash');
     const diff = catalogDiff(declared, describeCatalog());
     assert.deepEqual(diff, [], `src/db/rpc/catalog.ts and supabase/schemas disagree:\n  ${diff.join('\n  ')}`);
   });
@@ -77,7 +77,7 @@ describe('the RPC catalog matches supabase/schemas', () => {
       ['a missing function', (m) => { m.delete('order_photo'); }, /^order_photo: in supabase\/schemas, not in the catalog$/],
       ['an extra function', (m) => { m.set('order_gone', { args: [], defaults: 0, returns: 'value' }); }, /^order_gone: in the catalog, not in supabase\/schemas$/],
       ['a lost default', (m) => { m.get('enqueue')!.defaults = 0; }, /^enqueue: 1 defaulted argument\(s\) in supabase\/schemas, 0 in the catalog$/],
-      ['a result shape', (m) => { m.get('heartbeat')!.returns = 'rows'; }, /^heartbeat: returns values in supabase\/schemas, rows in the catalog$/],
+      ['a result shape', (m) => { m.get('complete')!.returns = 'rows'; }, /^complete: returns values in supabase\/schemas, rows in the catalog$/],
     ];
     for (const [what, edit, expected] of edits) {
       const changed = new Map([...catalog].map(([k, v]) => [k, structuredClone(v)]));

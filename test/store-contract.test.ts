@@ -129,7 +129,7 @@ for (const adapter of adapters.filter((a) => !process.env.STORE_ADAPTER || a.nam
       assert.equal(again.attempts, 2);
       assert.equal(again.leaseOwner, 'w2');
       assert.match(again.lastError ?? '', /lease expired/);
-      assert.deepEqual(await store.heartbeat({ workerId: 'dead-worker', concurrency: 1, inFlight: 1, leaseSeconds: 30, ids: [j.id] }), []);
+      assert.deepEqual(await store.heartbeat({ workerId: 'dead-worker', concurrency: 1, inFlight: 1, leaseSeconds: 30, ids: [j.id] }), { owned: [], canceled: [] });
       assert.deepEqual(await store.complete('dead-worker', [{ id: j.id, attempt: 1 }]), []);
       assert.equal(await store.fail('dead-worker', { id: j.id, attempt: 1, error: 'x', retryInMs: 0 }), null);
       assert.deepEqual(await store.complete('w2', [{ id: j.id, attempt: 2 }]), [j.id]);
@@ -143,7 +143,7 @@ for (const adapter of adapters.filter((a) => !process.env.STORE_ADAPTER || a.nam
       // A lease longer than the server's uptime stands for "the database just restarted".
       const [{ up }] = await db.sql`select ceil(extract(epoch from now() - pg_postmaster_start_time()))::int as up`;
       assert.deepEqual(await store.claim('w2', 5, up + 3600), [], 'the holder may not have reconnected yet');
-      assert.deepEqual(await store.heartbeat({ workerId: 'cut-off', concurrency: 1, inFlight: 1, leaseSeconds: 30, ids: [j.id] }), [j.id],
+      assert.deepEqual(await store.heartbeat({ workerId: 'cut-off', concurrency: 1, inFlight: 1, leaseSeconds: 30, ids: [j.id] }), { owned: [j.id], canceled: [] },
         'the holder renews when it is back');
       await db.sql`update public.jobs set lease_expires_at = now() - interval '1 second' where id = ${j.id}`;
       const [taken] = await store.claim('w2', 5, 1);
@@ -198,7 +198,7 @@ for (const adapter of adapters.filter((a) => !process.env.STORE_ADAPTER || a.nam
       await store.enqueue([{ kind: 'noop' }, { kind: 'noop' }]);
       const [j1, j2] = await store.claim('w', 2, 2);
       const owned = await store.heartbeat({ workerId: 'w', concurrency: 8, inFlight: 1, leaseSeconds: 60, ids: [j1.id] });
-      assert.deepEqual(owned, [j1.id]);
+      assert.deepEqual(owned, { owned: [j1.id], canceled: [] });
       const [row1, row2] = [await store.getJob(j1.id), await store.getJob(j2.id)];
       assert.ok(row1!.leaseExpiresAt!.getTime() > Date.now() + 50_000, 'named lease extended');
       assert.ok(row2!.leaseExpiresAt!.getTime() < Date.now() + 5_000, 'unnamed lease left to expire');

@@ -61,6 +61,18 @@ export interface AiBackdropOptions {
 
 export const backdropCallKey = (orderKey: string, variant: number) => `${orderKey}:v${variant}:backdrop`;
 
+/** The default claim lease for a call limit: the call plus a margin for recording it. */
+const defaultLeaseSeconds = (timeoutMs: number) => Math.ceil(timeoutMs / 1000) + 15;
+
+/**
+ * The longest one backdrop can take with this call limit: waiting out another holder's
+ * claim (its lease + 5 s), then two provider calls (a 429 on one key, once more on another).
+ * A job kind that asks for backdrops must allow at least this (plus its own work).
+ */
+export function backdropWorstMs(timeoutMs: number, leaseSeconds = defaultLeaseSeconds(timeoutMs)): number {
+  return leaseSeconds * 1000 + 5_000 + 2 * timeoutMs;
+}
+
 /**
  * The AI source as the generation stage's BackdropSource (src/cards/generation.ts) for one
  * order: the order key is what makes its paid calls exactly-once, so a job builds one per
@@ -76,7 +88,7 @@ export function forOrder(source: AiBackdropSource, orderKey: string, size = { wi
 type Decision = { kind: 'call' } | { kind: 'use'; image: Buffer } | { kind: 'none'; outcome: string };
 
 export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
-  const leaseSeconds = o.leaseSeconds ?? Math.ceil(o.timeoutMs / 1000) + 15;
+  const leaseSeconds = o.leaseSeconds ?? defaultLeaseSeconds(o.timeoutMs);
 
   async function fit(image: Buffer, req: BackdropRequest): Promise<Buffer | null> {
     try {

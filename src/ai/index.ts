@@ -12,7 +12,7 @@ import { createCopyProvider, type CopyProvider } from './provider.ts';
 export { AI_LIMIT_KEY, DEFAULT_AI_LIMITS, SharedLimiter, type AiLimits } from './limiter.ts';
 export { createCopyProvider, type CopyOutcome, type CopyProvider, type FallbackReason } from './provider.ts';
 export { parseCopy, copyRequest, type Copy, type CopyInput } from './copy.ts';
-export { aiBackdrop, backdropCallKey, forOrder, type AiBackdropOptions, type AiBackdropSource, type BackdropRequest } from './backdrop.ts';
+export { aiBackdrop, backdropCallKey, backdropWorstMs, forOrder, type AiBackdropOptions, type AiBackdropSource, type BackdropRequest } from './backdrop.ts';
 export { KeyPool, keyFingerprint, keysFromEnv, type KeyGrant } from './keys.ts';
 
 export interface AiConfig {

@@ -36,6 +36,8 @@ export class ApiDb {
       p_variants: variants.map((v) => ({ n: v.n, jpeg_b64: v.jpeg.toString('base64'), width: v.width, height: v.height })),
     });
   }
+  /** Cancels the key's open card; null for anyone else's. */
+  cancel(keyId: number, id: string) { return this.rpc.call('api_card_cancel', { p_key_id: keyId, p_job_id: id }); }
   choose(keyId: number, id: string, variant: number) {
     return this.rpc.call('api_card_choose', { p_key_id: keyId, p_job_id: id, p_variant: variant });
   }

@@ -1,7 +1,7 @@
 // The HTTP API's part of the composition root: its database calls (either transport),
 // where results are kept, its job kinds (api-card, api-card-set, sweep-api-results) and the handlers of
 // its /api routes (mounted by src/http/routes.ts).
-import { aiFromConfig, forOrder } from '../ai/index.ts';
+import { aiFromConfig, backdropWorstMs, forOrder } from '../ai/index.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/open.ts';
 import type { Logger } from '../log.ts';
@@ -41,7 +41,7 @@ export function composeApi(config: Config, database: Pick<Database, 'rpc' | 'lim
   log.info({ results: results.kind }, `API on /api (results kept in ${results.kind === 'db' ? 'the database' : `Supabase Storage bucket ${api.API_RESULTS_BUCKET}`})`);
   return {
     db, results, config: api,
-    jobs: [apiCardJob({ db, backdropsFor: aiBackdropsFor(config, database, log) }), apiCardSetJob({ db, results }), sweepApiResultsJob(results, config.MAINTENANCE_EVERY_S * 1000)],
+    jobs: [apiCardJob({ db, backdropsFor: aiBackdropsFor(config, database, log), backdropMaxMs: backdropWorstMs(config.AI_BACKDROP_TIMEOUT_MS) }), apiCardSetJob({ db, results }), sweepApiResultsJob(results, config.MAINTENANCE_EVERY_S * 1000)],
     handlers: apiHandlers({ db, results, config: api, log: log.child({ part: 'api' }) }),
   };
 }

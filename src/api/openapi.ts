@@ -62,6 +62,18 @@ export function openApiDocument(serverUrl?: string) {
           parameters: [idParam],
           responses: { 200: { description: 'The job as the worker sees it', content: json('Card') }, ...errors, 404: err('No such card for this key') },
         },
+        delete: {
+          summary: 'Cancel a card that is queued, running or awaiting_choice',
+          description: 'No further stage starts; a running stage (e.g. an AI backdrop call) is aborted within half a worker lease and never retried. '
+            + 'Canceling again answers the same; a finished or failed card cannot be canceled (409).',
+          parameters: [idParam],
+          responses: {
+            200: { description: 'Canceled: {"id", "status": "canceled"}' },
+            409: err('The card is no longer open (succeeded, dead or already failed)'),
+            ...errors,
+            404: err('No such card for this key'),
+          },
+        },
       },
       '/api/cards/{id}/result': {
         get: {

@@ -1,5 +1,5 @@
 // The handlers of the public API under /api (mounted by src/http/routes.ts): POST /cards,
-// GET /cards/:id, POST /cards/:id/choice, GET /cards/:id/variants/:n, /slides/:n, /result, GET /stats, GET /openapi.json, and the 'api-key'
+// GET /cards/:id, DELETE /cards/:id (cancel), POST /cards/:id/choice, GET /cards/:id/variants/:n, /slides/:n, /result, GET /stats, GET /openapi.json, and the 'api-key'
 // guard. Every error is JSON {error: {code, message}}.
 import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import pLimit from 'p-limit';
@@ -169,6 +169,9 @@ export function apiHandlers(d: ApiDeps) {
     return c.json({
       id: String(card.id), status: card.status, createdAt: card.created_at, startedAt: card.started_at,
       completedAt: card.completed_at, attempts: card.attempts, error: card.error,
+      // From job_eta(): the stage's measured p50 × (jobs ahead ÷ live slots + 1).
+      position: card.eta?.position ?? null, estimatedSeconds: card.eta?.estimate_seconds ?? null,
+      eta: card.eta ? { stage: card.eta.kind, p50Ms: Number(card.eta.p50_ms), measured: card.eta.measured, workerSlots: card.eta.slots } : null,
       resultUrl: card.status === 'succeeded' ? `${at}/result` : null,
       marketplace: card.marketplace, choice: card.choice, framed: card.framed_reason,
       variants: card.variants.map((v) => ({ n: v.n, url: `${at}/variants/${v.n}` })),
@@ -188,8 +191,18 @@ export function apiHandlers(d: ApiDeps) {
     const r = await d.db.choose(c.get('keyId'), id, parsed.data.variant);
     if (!r) throw new ApiError(404, 'not_found', `no card ${id}`);
     if (r.result === 'conflict') throw new ApiError(409, 'already_chosen', `card ${id} already has variant ${r.choice} chosen`);
+    if (r.result === 'canceled') throw new ApiError(409, 'canceled', `card ${id} was canceled`);
     const card = await d.db.get(c.get('keyId'), id);
     return c.json({ id, choice: r.choice, status: card?.status ?? 'queued' }, 202);
+  };
+
+  // DELETE: cancels an open card (api_card_cancel); its running job is aborted by its worker.
+  const cancel = async (c: Context<Env>) => {
+    const id = cardId(c);
+    const r = await d.db.cancel(c.get('keyId'), id);
+    if (!r) throw new ApiError(404, 'not_found', `no card ${id}`);
+    if (r.result === 'not_open') throw new ApiError(409, 'not_open', `card ${id} is ${r.status} and can no longer be canceled`);
+    return c.json({ id, status: 'canceled' }, 200);
   };
 
   // A variant (1-3) or a slide (1 = the main picture) of the key's card, from the database.
@@ -248,6 +261,7 @@ export function apiHandlers(d: ApiDeps) {
     openapi: handled(openapi),
     createCard: [handled(bodyLimit), handled(createCard)],
     card: handled(getCard),
+    cancel: handled(cancel),
     choose: [handled(bodyLimit), handled(choose)],
     variant: handled(image('variant')),
     slide: handled(image('slide')),

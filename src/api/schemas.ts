@@ -62,6 +62,10 @@ export const Card = z.object({
   slides: z.array(z.object({ role: z.enum(['main', 'infographic', 'detail']), width: z.number().int(), height: z.number().int(), url: z.url() }))
     .meta({ description: 'The finished set (empty until succeeded): the main picture first' }),
   timings: z.record(z.string(), z.number()).meta({ description: 'Milliseconds per stage: cutout, variants, set' }),
+  position: z.number().int().nullable().meta({ description: 'Place in the queue while the current stage is queued (1 = next)' }),
+  estimatedSeconds: z.number().int().nullable().meta({ description: 'Seconds until the current stage is done: its measured p50 over the last hour × (jobs ahead ÷ live worker slots + 1); null when not queued or running' }),
+  eta: z.object({ stage: z.string(), p50Ms: z.number(), measured: z.boolean().meta({ description: 'false: no job of this stage finished in the last hour, a default was used' }), workerSlots: z.number().int() })
+    .nullable().meta({ description: 'What the estimate is made of' }),
 });
 
 export const Choice = z.object({ variant: Variant }).strict();

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { QueueStore } from './queue.ts';
 import { callExpr, postgresRpc, toText } from './rpc/postgres.ts';
 import { CATALOG } from './rpc/catalog.ts';
-import { CLAIMED_COLUMNS, claimedFromRow, type ClaimedJob, type ClaimedRow, type Completion, type WorkerBeat } from './store.ts';
+import { CLAIMED_COLUMNS, claimedFromRow, heartbeatAnswer, type ClaimedJob, type ClaimedRow, type Completion, type HeartbeatAnswer, type WorkerBeat } from './store.ts';
 
 export const WAKE_CHANNEL = 'neurocards_jobs';
 
@@ -18,8 +18,8 @@ const CLAIM = `select json_agg(c) as jobs from (select ${CLAIMED_COLUMNS.join(',
 // One row holding the array of completed ids (text): one value to parse, not one row per job.
 const COMPLETE = `select coalesce(array_agg(id)::text[], '{}') as ids from ${
   callExpr('complete', ['p_worker', 'p_ids', 'p_attempts', 'p_results'])} as id`;
-const HEARTBEAT = `select id from ${
-  callExpr('heartbeat', ['p_worker', 'p_concurrency', 'p_in_flight', 'p_lease_seconds', 'p_meta', 'p_ids'])} as id`;
+const HEARTBEAT = `select id, canceled from ${
+  callExpr('heartbeat', ['p_worker', 'p_concurrency', 'p_in_flight', 'p_lease_seconds', 'p_meta', 'p_ids'])}`;
 
 export interface PostgresStoreOptions {
   url: string;
@@ -92,12 +92,12 @@ export class PostgresStore extends QueueStore {
     return ids;
   }
 
-  async heartbeat(b: WorkerBeat): Promise<string[]> {
-    const rows = await this.run<{ id: string }>(HEARTBEAT, [
+  async heartbeat(b: WorkerBeat): Promise<HeartbeatAnswer> {
+    const rows = await this.run<{ id: string; canceled: boolean }>(HEARTBEAT, [
       b.workerId, String(b.concurrency), String(b.inFlight), String(b.leaseSeconds),
       arg('heartbeat', 'p_meta', b.meta ?? {}), arg('heartbeat', 'p_ids', b.ids),
     ]);
-    return rows.map((r) => String(r.id));
+    return heartbeatAnswer(rows);
   }
 
   /** Read from the runner's table: before the first migration there is no schema_version(). */

@@ -3,7 +3,7 @@
 // hand-tuned hot path over a direct connection; an in-process wake-up over HTTP.
 import type { Rpc } from './rpc/index.ts';
 import {
-  CLAIMED_COLUMNS, claimedFromRow, jobFromRow, newJobToJson,
+  CLAIMED_COLUMNS, claimedFromRow, heartbeatAnswer, jobFromRow, newJobToJson, type HeartbeatAnswer,
   type ClaimedJob, type ClaimedRow, type Completion, type Failure, type HistoryPoint, type Job, type JobListQuery, type JobRow,
   type NewJob, type QueueStats, type Store, type WorkerBeat,
 } from './store.ts';
@@ -53,12 +53,12 @@ export abstract class QueueStore implements Store {
     return this.rpc.call('release', { p_worker: workerId, p_ids: ids });
   }
 
-  async heartbeat(b: WorkerBeat): Promise<string[]> {
-    const ids = await this.rpc.call('heartbeat', {
+  async heartbeat(b: WorkerBeat): Promise<HeartbeatAnswer> {
+    const rows = await this.rpc.call('heartbeat', {
       p_worker: b.workerId, p_concurrency: b.concurrency, p_in_flight: b.inFlight,
       p_lease_seconds: b.leaseSeconds, p_meta: b.meta ?? {}, p_ids: b.ids,
     });
-    return ids.map(String);
+    return heartbeatAnswer(rows);
   }
 
   async leave(workerId: string): Promise<void> {

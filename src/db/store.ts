@@ -82,6 +82,9 @@ export interface Failure {
   retryInMs: number | null;
 }
 
+/** Of the ids a heartbeat named: those still owned (leases extended), and those canceled meanwhile. */
+export interface HeartbeatAnswer { owned: string[]; canceled: string[] }
+
 export interface WorkerBeat {
   workerId: string;
   concurrency: number;
@@ -149,7 +152,7 @@ export interface Store {
   fail(workerId: string, failure: Failure): Promise<{ status: JobStatus; runAt: Date } | null>;
   release(workerId: string, ids: string[]): Promise<number>;
   /** Refreshes the worker row and the leases of `ids`; returns those it still owns. */
-  heartbeat(beat: WorkerBeat): Promise<string[]>;
+  heartbeat(beat: WorkerBeat): Promise<HeartbeatAnswer>;
   leave(workerId: string): Promise<void>;
   stats(): Promise<QueueStats>;
   getJob(id: string): Promise<Job | null>;
@@ -198,6 +201,12 @@ export interface JobRow {
 
 const toDate = (v: string | Date) => (v instanceof Date ? v : new Date(v));
 const toDateOrNull = (v: string | Date | null) => (v == null ? null : toDate(v));
+
+export function heartbeatAnswer(rows: { id: string | number; canceled: boolean }[]): HeartbeatAnswer {
+  const a: HeartbeatAnswer = { owned: [], canceled: [] };
+  for (const r of rows) (r.canceled ? a.canceled : a.owned).push(String(r.id));
+  return a;
+}
 
 export function jobFromRow(r: JobRow): Job {
   return {

@@ -21,7 +21,7 @@ export type Auth =
 type Handler = HonoHandler<any> | MiddlewareHandler<any>;
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   auth: Auth;
   /** The handler, after any middleware of its own (a body limit). */
@@ -54,6 +54,7 @@ export function routeTable({ health, ops, api, webhook }: HttpHandlers): Route[]
     { method: 'GET',  path: '/api/openapi.json',     auth: 'public',          handler: api.openapi },
     { method: 'POST', path: '/api/cards',            auth: 'api-key',         handler: api.createCard },
     { method: 'GET',  path: '/api/cards/:id',        auth: 'api-key',         handler: api.card },
+    { method: 'DELETE', path: '/api/cards/:id',      auth: 'api-key',         handler: api.cancel },
     { method: 'GET',  path: '/api/cards/:id/result', auth: 'api-key',         handler: api.result },
     { method: 'POST', path: '/api/cards/:id/choice', auth: 'api-key',         handler: api.choose },
     { method: 'GET',  path: '/api/cards/:id/variants/:n', auth: 'api-key',    handler: api.variant },

@@ -1,7 +1,10 @@
 // One heartbeat per instance: every LEASE_SECONDS/2 a single call refreshes this
 // instance's row in `workers` and extends every lease it holds. Jobs the database
 // no longer lists as ours were taken over after our lease lapsed (we were paused or
-// cut off for longer than a lease): the pool abandons them.
+// cut off for longer than a lease): the pool abandons them. Jobs it lists as canceled
+// (cancel_job: an order or API card canceled) are aborted the same way: their AbortSignal
+// fires, so a provider call in flight is cut off, and no outcome is recorded (the row is
+// already 'canceled'; it is never retried).
 import type { Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 
@@ -16,6 +19,8 @@ export interface HeartbeatDeps {
   /** Ids this instance believes it holds, each with the time it was claimed. */
   held(): Map<string, number>;
   onLost(ids: string[]): void;
+  /** Jobs canceled (cancel_job) while we held them: abort them, record nothing. */
+  onCanceled(ids: string[]): void;
 }
 
 export class Heartbeat {
@@ -49,23 +54,24 @@ export class Heartbeat {
     let next = this.intervalMs;
     try {
       const held = this.d.held();
-      const owned = new Set(
-        await this.d.store.heartbeat({
-          ids: [...held.keys()],
-          workerId: this.d.workerId,
-          concurrency: this.d.concurrency,
-          inFlight: this.d.inFlight(),
-          leaseSeconds: this.d.leaseSeconds,
-          meta: this.d.meta,
-        }),
-      );
+      const answer = await this.d.store.heartbeat({
+        ids: [...held.keys()],
+        workerId: this.d.workerId,
+        concurrency: this.d.concurrency,
+        inFlight: this.d.inFlight(),
+        leaseSeconds: this.d.leaseSeconds,
+        meta: this.d.meta,
+      });
+      const owned = new Set(answer.owned);
+      const canceled = new Set(answer.canceled);
       this.lastOkAt = Date.now();
       this.lastError = null;
       const lost: string[] = [];
       for (const [id, claimedAt] of held) {
         // A job claimed after this heartbeat was sent cannot be in its answer yet.
-        if (claimedAt < sentAt && !owned.has(id)) lost.push(id);
+        if (claimedAt < sentAt && !owned.has(id) && !canceled.has(id)) lost.push(id);
       }
+      if (canceled.size) this.d.onCanceled([...canceled]);
       if (lost.length) this.d.onLost(lost);
     } catch (err) {
       this.lastError = (err as Error).message;

@@ -31,6 +31,9 @@ export class JobTimeoutError extends Error {
 export class LeaseLostError extends Error {
   constructor() { super('lease lost: the job was taken over by another worker'); this.name = 'LeaseLostError'; }
 }
+export class JobCanceledError extends Error {
+  constructor() { super('job canceled'); this.name = 'JobCanceledError'; }
+}
 export class ShutdownError extends Error {
   constructor() { super('worker shutting down: job handed back'); this.name = 'ShutdownError'; }
 }
@@ -172,6 +175,7 @@ export class WorkerPool {
         return held;
       },
       onLost: (ids) => this.onLeaseLost(ids),
+      onCanceled: (ids) => this.onCanceled(ids),
     });
   }
 
@@ -347,17 +351,25 @@ export class WorkerPool {
       r.timer = setTimeout(onTimeout, kind.timeoutMs, r, kind.timeoutMs);
       if (this.o.log.isLevelEnabled('debug')) ctx.log.debug('job started');
       const result = await raceInterrupt(r, kind.handle(parsed.data, ctx));
-      if (r.abandoned) return;
+      if (r.abandoned) return this.abandoned(r);
       this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt });
       this.settler.complete({ id: job.id, attempt: job.attempts, result });
     } catch (thrown) {
-      if (r.abandoned) return;
+      if (r.abandoned) return this.abandoned(r);
       const err = r.stopReason ?? thrown;
       const message = scrub(err instanceof Error ? `${err.name === 'Error' ? '' : err.name + ': '}${err.message}` : String(err));
       const retryInMs = retryDelayFor(err, this.policyOf(job.kind), job.attempts);
       ctx.log[retryInMs === null || job.attempts >= job.maxAttempts ? 'error' : 'warn']({ err: message, retryInMs }, 'job failed');
       this.settling.set(job.id, { job, claimedAt: r.claimedAt, startedAt: r.startedAt, error: message });
       this.settler.fail({ id: job.id, attempt: job.attempts, error: message, retryInMs });
+    }
+  }
+
+  /** A job whose outcome is not ours to record; a canceled one still ends in the metrics. */
+  private abandoned(r: Running) {
+    if (r.stopReason instanceof JobCanceledError) {
+      this.o.log.info({ job: r.job.id, kind: r.job.kind }, 'job canceled');
+      this.o.hooks?.onSettled?.(r.job, 'canceled', (Date.now() - r.startedAt) / 1000);
     }
   }
 
@@ -379,6 +391,18 @@ export class WorkerPool {
       if (this.settling.has(id)) { this.settler.drop(id); this.onSettled(id, 'lost'); }
     }
     this.o.log.warn({ jobs: ids }, 'leases lost; abandoned those jobs');
+  }
+
+  /** Jobs canceled while held: the row says 'canceled' already, so nothing is recorded. */
+  private onCanceled(ids: string[]) {
+    for (const id of ids) {
+      const held = this.ahead.findIndex((a) => a.job.id === id);
+      if (held >= 0) this.ahead.splice(held, 1);
+      const r = this.running.get(id);
+      if (r && !r.abandoned) { r.abandoned = true; interrupt(r, new JobCanceledError()); }
+      if (this.settling.has(id)) { this.settler.drop(id); this.onSettled(id, 'canceled'); }
+    }
+    this.o.log.info({ jobs: ids }, 'jobs canceled; their work was aborted');
   }
 
   /**

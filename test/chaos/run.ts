@@ -1,3 +1,6 @@
+// `--ai` (or CHAOS_AI=1) adds API cards with AI backdrops from a fake provider (ai-cards.ts);
+// its kills go to processes running API card jobs.
+//
 // The chaos run (`npm run chaos`; `--short` inside npm test): 3 app processes make and
 // deliver orders (the cut-out and 3 variants, their album and 1/2/3 message; after the
 // seller's pick, which this harness makes as the bot's handler would through
@@ -34,6 +37,8 @@ import { startFakeTelegram } from '../support/fake-telegram.ts';
 import { startPostgrest, type PostgrestServer } from '../support/postgrest.ts';
 import { spawnCli, type Proc } from '../support/procs.ts';
 import { startOnFreePort } from '../support/wait.ts';
+import { aiEnv, AiWorkload, measureAi, startAiProvider } from './ai-cards.ts';
+import { createServer } from 'node:net';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,20 +49,24 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', default: false },
     rpc: { type: 'boolean', default: process.env.CHAOS_RPC === '1' },
     lose: { type: 'string', default: '1' },
+    ai: { type: 'boolean', default: process.env.CHAOS_AI === '1' },
+    cards: { type: 'string' },
   },
 });
+const AI = args.ai;
+const CARDS = AI ? Number(args.cards ?? (args.short ? 12 : 60)) : 0;
 const RPC = args.rpc;
 const LOSE = RPC ? Number(args.lose) / 100 : 0;
 if (!(LOSE >= 0 && LOSE < 1)) throw new Error(`--lose must be a percentage from 0 to under 100, got "${args.lose}"`);
 // Four jobs per order: render (cut-out + 3 variants), deliver variants, set, deliver set.
 // An order costs ~2-3 s of CPU (cut-out ~1 s, variants ~0.6-1.6 s, set ~0.4 s on this box),
 // so the runs hold fewer orders than the single-card runs did (120 short, 2500 full).
-const ORDERS = Number(args.orders ?? (args.short ? 30 : 300));
+const ORDERS = Number(args.orders ?? (args.short ? (AI ? 15 : 30) : (AI ? 120 : 300)));
 const CHAOS_S = Number(args.seconds ?? (args.short ? 15 : 60));
 const PROCS = Number(args.procs);
 const LEASE_S = 5;
 // RPC mode drains slower (every call is an HTTP round trip through one Node process).
-const DRAIN_TIMEOUT_S = (args.short ? 240 : 900) * (args.rpc ? 2 : 1);
+const DRAIN_TIMEOUT_S = (args.short ? 240 : 900) * (args.rpc ? 2 : 1) + (args.ai ? 120 : 0);
 const say = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const silent = createLogger({ level: 'silent' });
 
@@ -159,8 +168,18 @@ const picker = (async () => {
   }
 })();
 
+// --- the AI provider and the app processes' HTTP ports (--ai) ---------------------------
+const or = AI ? await startAiProvider() : null;
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+});
+// A restarted process listens where its slot did, so the harness's HTTP calls find it.
+const ports: number[] = [];
+for (let s = 0; s < Number(args.procs); s++) ports.push(AI ? await freePort() : 0);
+
 // --- the app processes ----------------------------------------------------------------
 const baseEnv = {
+  ...(or ? aiEnv(or) : {}),
   ...(RPC ? { DATABASE_URL: '', SUPABASE_URL: rest!.url, SUPABASE_SERVICE_ROLE_KEY: rest!.serviceRoleKey } : { DATABASE_URL: pg.url }),
   PORT: '0', LOG_LEVEL: args.verbose ? 'info' : 'warn',
   TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: tg.apiRoot, TELEGRAM_THROTTLE: 'false', WEBHOOK_URL: '', RENDER_EXTERNAL_URL: '',
@@ -174,7 +193,7 @@ let finished = false;
 const unplannedExits: string[] = [];
 const spawnApp = (slot: number) => {
   const id = `p${slot}-g${++generation}`;
-  const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id });
+  const proc = spawnCli(['start', '--no-bot'], { ...baseEnv, INSTANCE_ID: id, PORT: String(ports[slot]) });
   // An instance that exits by itself (e.g. its start-up call lost) is restarted, as Render does.
   void proc.exited.then(({ code }) => {
     if (finished || procs[slot]?.proc !== proc || kills.some((k) => k.id === id)) return;
@@ -190,6 +209,13 @@ const spawnApp = (slot: number) => {
   return id;
 };
 for (let s = 0; s < PROCS; s++) spawnApp(s);
+
+// --- the API cards (--ai): created through the processes while the chaos below goes on ---
+const aiWork = AI ? new AiWorkload({ sql, ports: () => ports, photo, count: CARDS, spreadMs: CHAOS_S * 600, say }) : null;
+if (aiWork) {
+  await aiWork.start();
+  say(`${CARDS} API cards to create over ${Math.round(CHAOS_S * 0.6)} s; AI provider at ${or!.baseUrl}`);
+}
 
 // --- chaos ------------------------------------------------------------------------------
 const kills: { id: string; signal: string; at: number; takeoverMs?: number; held: number }[] = [];
@@ -235,7 +261,16 @@ while (Date.now() < chaosEnd) {
     say('PostgREST: back');
     continue;
   }
-  const slot = Math.floor(Math.random() * PROCS);
+  let slot = Math.floor(Math.random() * PROCS);
+  if (AI) {
+    // On a loaded box a process takes many seconds to start: kill one that holds work (an AI
+    // call in flight), or wait for one, rather than one still starting up.
+    const busy = await withRetry(async () => (await sql`select lease_owner as id from public.jobs
+      where status = 'running' and kind in ('api-card', 'api-card-set') group by 1`).map((r) => r.id as string), 'busy');
+    const slots = procs.map((p, i) => (busy.includes(p.id) ? i : -1)).filter((i) => i >= 0);
+    if (slots.length === 0) continue;
+    slot = slots[Math.floor(Math.random() * slots.length)]!;
+  }
   const victim = procs[slot];
   const signal = Math.random() < 0.5 ? 'SIGKILL' : 'SIGTERM';
   const held = await withRetry(async () => (await sql`select count(*)::int as n from public.jobs where status = 'running' and lease_owner = ${victim.id}`)[0].n as number, 'held');
@@ -269,6 +304,10 @@ while (Date.now() - drainStart < DRAIN_TIMEOUT_S * 1000) {
   const [r] = await withRetry(() => sql`select (select count(*) from public.jobs where status in ('queued', 'running') and kind = any(${JOB_KINDS}))::int
                                          + (select count(*) from public.orders where status in ('queued', 'rendering', 'awaiting_choice', 'rendered'))::int as open`, 'drain');
   open = r.open;
+  if (aiWork) open += await withRetry(async () => {
+    const [a] = await sql`select count(*)::int as n from public.jobs where kind in ('api-card', 'api-card-set') and status in ('queued', 'running')`;
+    return a.n + await aiWork.open();
+  }, 'drain ai');
   if (open === 0) break;
   await sleep(500);
 }
@@ -276,6 +315,8 @@ await Promise.all(pending);
 picking = false;
 await picker;
 const drainedS = (Date.now() - drainStart) / 1000;
+await aiWork?.stop();
+const ai = aiWork ? await measureAi(sql, or!, aiWork, ports[0] ?? null) : null;
 
 const [jobs] = await sql`
   select count(*)::int as enqueued,
@@ -390,12 +431,14 @@ const result = {
   kills: { sigkill: kills.filter((k) => k.signal === 'SIGKILL').length, sigterm: kills.filter((k) => k.signal === 'SIGTERM').length },
   takeoverMs: { count: takeovers.length, p50: takeovers[Math.floor(takeovers.length / 2)] ?? null, max: takeovers.at(-1) ?? null, all: takeovers },
   mode: RPC ? 'rpc' : 'direct',
+  ...(ai ? { ai } : {}),
   ...(RPC ? { postgrestRestarts: restRestarts, lostResponses, lostResponsesTotal: Object.values(lostResponses).reduce((a, b) => a + b, 0),
     lostAnswers, outcomesNotRecorded: appWarnings(/outcome not recorded/), claimFailures: appWarnings(/claim failed/) } : {}),
   jobsRetried: attempts.retried, unplannedExits,
   postgresRestarts: pgRestarts, telegram429s: tg.calls.filter((c) => c.status === 429).length, drainSeconds: Math.round(drainedS * 10) / 10,
   ok: jobs.lost === 0 && jobs.stuck === 0 && duplicates === explained && open === 0 && missingDeliveries === 0
-    && chosen.set_jobs === chosen.chosen && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0,
+    && chosen.set_jobs === chosen.chosen && lostAnswers.claim.ranInLostAttempt === 0 && lostAnswers.complete.startedAgain === 0
+    && (!ai || (ai.cardsLost === 0 && ai.cardsStuck === 0 && ai.cards === CARDS && ai.paidCallsPerAiVariant !== null && ai.paidCallsPerAiVariant <= 1.02)),
 };
 console.log(JSON.stringify(result));
 finished = true;
@@ -405,6 +448,7 @@ await Promise.race([Promise.all(procs.map((p) => p.proc.exited)), sleep(15_000)]
 for (const { proc } of procs) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
 await sql.end({ timeout: 2 });
 await tg.close();
+await or?.close();
 await rest?.close();
 await pg.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -20,7 +20,9 @@
  * Every 200 reports usage.cost (USD): `imageCost` for a picture (and no-image/refusal
  * answers, which are billed too), `copyCost` for text. `latencySeconds` delays every
  * answer (after the request is logged), like a model that takes seconds or minutes.
- * Several keys: `keys: [...]`; each request notes which one it carried.
+ * Several keys: `keys: [...]`; each request notes which one it carried, whether the client
+ * hung up before the answer (`aborted`) and when it was answered. `fallback` and
+ * `latencySeconds` may be functions asked per request (the chaos run's random mix).
  *
  * Usage:
  *   const or = await startFakeOpenRouter({ key: 'sk-or-v1-test' });
@@ -56,6 +58,13 @@ export interface FakeRequest {
   body: any;
   /** What it answered. */
   status?: number;
+  /** The client closed the connection before the answer was sent (a timeout or an abort). */
+  aborted?: boolean;
+  /** When the answer was sent. */
+  answeredAt?: number;
+  /** What it answered with ('image', 'no-image', '429', …) and the cost it billed. */
+  answer?: Behaviour['kind'];
+  cost?: number;
 }
 
 export interface FakeOpenRouter {
@@ -67,14 +76,15 @@ export interface FakeOpenRouter {
   paidCalls(): number;
   /** Sum of usage.cost over the answers sent. */
   billedUsd(): number;
-  /** Seconds every answer waits before it is sent (0 = at once). */
-  latencySeconds: number;
+  /** Seconds every answer waits before it is sent (0 = at once); a function is asked per request. */
+  latencySeconds: number | (() => number);
   imageCost: number;
   copyCost: number;
   /** The PNG the default image answer carries. */
   png: Buffer;
   script(...b: Behaviour[]): void;
-  fallback: Behaviour;
+  /** What a request gets when nothing is scripted; a function is asked per request (e.g. a random mix). */
+  fallback: Behaviour | ((r: FakeRequest) => Behaviour);
   /** The copy the default "ok" behaviour answers for these seller words. */
   improve(seller: FakeCopy): FakeCopy;
   reset(): void;
@@ -106,10 +116,13 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
   const defaultPng = await fakePng();
   const queue: Behaviour[] = [];
   const requests: FakeRequest[] = [];
+  const reqOf = new WeakMap<http.ServerResponse, FakeRequest>();
   let seq = 0;
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return; // the client gave up (timeout)
+    const r = reqOf.get(res);
+    if (r) r.answeredAt = Date.now();
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   };
@@ -118,6 +131,7 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
   const completion = (req: FakeRequest, message: Record<string, unknown>, cost: number, finish = 'stop') => {
     billed += cost;
     req.status = 200;
+    req.cost = cost;
     return {
       id: `gen-${Date.now()}-${++seq}`,
       provider: 'Fake',
@@ -130,6 +144,7 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
   };
 
   async function answer(b: Behaviour, req: FakeRequest, res: http.ServerResponse): Promise<void> {
+    if (b.kind !== 'slow') req.answer = b.kind;
     switch (b.kind) {
       case 'image': {
         const url = `data:image/png;base64,${(b.png ?? fake.png).toString('base64')}`;
@@ -176,13 +191,16 @@ export async function startFakeOpenRouter(o: { key?: string; keys?: string[]; im
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* checked below */ }
       const r: FakeRequest = { at: Date.now(), path, authorized, key: bearer, body };
       requests.push(r);
+      reqOf.set(res, r);
+      res.on('close', () => { if (!res.writableEnded) r.aborted = true; });
       if (req.method !== 'POST' || !/^(\/api\/v1)?\/chat\/completions$/.test(path)) { r.status = 404; return send(res, 404, errorBody(404, 'Not Found')); }
       if (!authorized) { r.status = 401; return send(res, 401, errorBody(401, 'No auth credentials found')); }
       if (!body || typeof body.model !== 'string' || !Array.isArray(body.messages)) {
         r.status = 400; return send(res, 400, errorBody(400, 'Invalid request: model and messages are required'));
       }
-      const b = queue.shift() ?? fake.fallback;
-      const latency = fake.latencySeconds > 0 ? sleep(fake.latencySeconds * 1000, undefined, { ref: false }) : Promise.resolve();
+      const b = queue.shift() ?? (typeof fake.fallback === 'function' ? fake.fallback(r) : fake.fallback);
+      const seconds = typeof fake.latencySeconds === 'function' ? fake.latencySeconds() : fake.latencySeconds;
+      const latency = seconds > 0 ? sleep(seconds * 1000, undefined, { ref: false }) : Promise.resolve();
       latency.then(() => answer(b, r, res)).catch(() => res.destroy());
     });
   });

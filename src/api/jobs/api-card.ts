@@ -16,13 +16,22 @@ import { PermanentError } from '../../worker/retry.ts';
 // {key} that was never read; zod drops it.
 export const apiCardPayload = z.object({});
 
-/** `backdropsFor(orderKey)`: a backdrop source for one card (the AI's: its paid calls are keyed by the order). */
-export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdropsFor?: (orderKey: string) => BackdropSource }) {
+/** Cut-out, decode and compose of 3 variants on a loaded box (the stage without AI). */
+const LOCAL_WORK_MS = 120_000;
+
+/**
+ * `backdropsFor(orderKey)`: a backdrop source for one card (the AI's: its paid calls are
+ * keyed by the order). `backdropMaxMs`: the longest one AI backdrop may take
+ * (backdropWorstMs of AI_BACKDROP_TIMEOUT_MS); the variants ask for theirs at once, so the
+ * job's time limit is the local work plus one of those: a slow provider ends in a local
+ * backdrop for that variant, never in a job timed out and retried (and paid again).
+ */
+export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdropsFor?: (orderKey: string) => BackdropSource; backdropMaxMs?: number }) {
   return defineJob({
     kind: 'api-card',
     payload: apiCardPayload,
     policy: 'standard',
-    timeoutMs: 120_000,
+    timeoutMs: LOCAL_WORK_MS + (d.backdropMaxMs ?? 0),
     async handle(_payload, { job, signal }) {
       const id = job.id;
       let input = await d.db.input(id);

@@ -10,7 +10,7 @@
 // parameters as text, where a bytea would travel as hex, twice the size).
 import type { HistoryRowRaw, JobRow, JobStatus, QueueStats } from '../store.ts';
 import type {
-  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ChooseResult, ConfirmResult, CreateResult, DeliveryBegin, KeyRow, Order,
+  AiCallClaim, AiCostStats, AiKeyTake, ApiCardInputRow, ApiCardSetInputRow, AuthResult, CardRow, ChooseResult, ConfirmResult, CreateResult, DeliveryBegin, JobEta, KeyRow, Order,
   OrderStats, QueuePosition, RateTake, RenderInput, SetInputRow, StageImageRow, StatsRow,
 } from './results.ts';
 
@@ -43,10 +43,11 @@ export const CATALOG = {
   fail: fn<{ status: JobStatus; run_at: string | Date }[]>()(
     { p_worker: 'text', p_id: 'bigint', p_attempt: 'integer', p_error: 'text', p_retry_in_ms: 'integer' }, 'rows'),
   release: fn<number>()({ p_worker: 'text', p_ids: 'bigint[]' }),
-  heartbeat: fn<Bigint[]>()({
+  heartbeat: fn<{ id: Bigint; canceled: boolean }[]>()({
     p_worker: 'text', p_concurrency: 'integer', p_in_flight: 'integer', p_lease_seconds: 'integer', p_meta: 'jsonb', p_ids: 'bigint[]',
-  }, 'values'),
+  }, 'rows'),
   worker_leave: fn<Void>()({ p_worker: 'text' }),
+  job_eta: fn<JobEta | null>()({ p_job_id: 'bigint', p_default_ms: 'integer?' }),
   stats: fn<QueueStats>()({}),
   get_job: fn<JobRow[]>()({ p_id: 'bigint' }, 'rows'),
   prune: fn<number>()({ p_succeeded_hours: 'integer?', p_failed_days: 'integer?', p_limit: 'integer?' }),
@@ -106,7 +107,8 @@ export const CATALOG = {
   api_card_cutout_done: fn<{ recorded: boolean } | null>()({ p_job_id: 'bigint', p_cutout_b64: 'base64', p_framed_reason: 'text', p_ms: 'integer' }),
   api_card_variants_done: fn<{ recorded: boolean; set_job: number | null } | null>()({ p_job_id: 'bigint', p_variants: 'jsonb', p_ms: 'integer' }),
   api_card_set_enqueue: fn<number | null>()({ p_job_id: 'bigint' }),
-  api_card_choose: fn<{ result: 'ok' | 'conflict'; choice: number; set_job: number | null } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_variant: 'integer' }),
+  api_card_choose: fn<{ result: 'ok' | 'conflict' | 'canceled'; choice: number | null; set_job: number | null } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_variant: 'integer' }),
+  api_card_cancel: fn<{ result: 'canceled' | 'not_open'; status: string } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint' }),
   api_card_set_input: fn<ApiCardSetInputRow | null>()({ p_job_id: 'bigint' }),
   api_card_set_done: fn<{ recorded: boolean } | null>()({ p_job_id: 'bigint', p_slides: 'jsonb', p_ms: 'integer' }),
   api_card_image: fn<{ jpeg_b64: string; width: number; height: number } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_role: 'text', p_n: 'integer' }),

@@ -108,6 +108,13 @@ export interface CardRow {
   marketplace: string; choice: number | null; framed_reason: string | null; timings: Record<string, number>;
   variants: Array<{ n: number; width: number; height: number }>;
   slides: Array<{ role: string; n: number; width: number; height: number }>;
+  /** While the card's current job is queued or running (job_eta). */
+  eta: JobEta | null;
+}
+/** job_eta(): place in the queue and an estimate from the kind's measured p50. */
+export interface JobEta {
+  kind: string; status: string; position: number | null; ahead: number; slots: number;
+  p50_ms: number; measured: boolean; estimate_seconds: number | null;
 }
 /** The words and marketplace of an API card, and the stage state its jobs read. */
 interface ApiCardWords { title: string; features: string[]; price: string | null; template: string; marketplace: string; choice: number | null; framed_reason: string | null; stored: boolean }

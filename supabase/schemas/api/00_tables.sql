@@ -70,7 +70,10 @@ create table public.api_cards (
   -- the set's job (kind 'api-card-set'), enqueued once both variants and choice exist
   set_job_id  bigint,
   -- milliseconds per stage: {cutout, variants, set}
-  timings     jsonb       not null default '{}'::jsonb
+  timings     jsonb       not null default '{}'::jsonb,
+  -- DELETE /api/cards/:id (api_card_cancel): no stage starts after this, and the running
+  -- one is aborted through its job's cancellation
+  canceled_at timestamptz
 );
 create index api_cards_key_idx on public.api_cards (key_id, created_at);
 

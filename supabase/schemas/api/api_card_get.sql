@@ -2,13 +2,16 @@
 -- Its status follows its stages: the api-card job (cut-out, variants), then
 -- 'awaiting_choice' while the variants wait for a pick, then the set's job; times and
 -- attempts are those of the job the card is in now. History: 20261125300000_api.sql,
--- 20261212120000_api_stages.sql (stages, variants, slides).
+-- 20261212120000_api_stages.sql (stages, variants, slides), 20261221000000_job_cancel.sql
+-- (canceled cards), 20261221000100_job_eta.sql (eta: job_eta() of the job the card is in
+-- while it is queued or running: position, measured p50 of that stage, estimate).
 create or replace function public.api_card_get(p_key_id bigint, p_job_id bigint)
 returns jsonb
 language sql stable security definer set search_path = ''
 as $$
   select jsonb_build_object('id', j.id,
-    'status', case when c.set_at is not null and s.id is null then 'succeeded'
+    'status', case when c.canceled_at is not null and c.set_at is null then 'canceled'
+                   when c.set_at is not null and s.id is null then 'succeeded'
                    when s.id is not null then s.status::text
                    when j.status = 'succeeded' and c.variants_at is not null and c.choice is null then 'awaiting_choice'
                    else j.status::text end,
@@ -17,6 +20,8 @@ as $$
                          when c.variants_at is not null and c.choice is null then null else j.finished_at end,
     'attempts', coalesce(s.attempts, j.attempts), 'error', coalesce(s.last_error, j.last_error), 'template', c.template,
     'has_result', c.result_path is not null or c.storage = 'db',
+    'eta', case when c.canceled_at is null and coalesce(s.status, j.status) in ('queued', 'running')
+                then public.job_eta(coalesce(s.id, j.id)) end,
     'marketplace', c.marketplace, 'choice', c.choice, 'framed_reason', c.framed_reason, 'timings', c.timings,
     'variants', coalesce((select jsonb_agg(jsonb_build_object('n', i.n, 'width', i.width, 'height', i.height) order by i.n)
        from public.api_card_images i where i.job_id = c.job_id and i.role = 'variant'), '[]'::jsonb),

@@ -1,7 +1,8 @@
 -- order_position(id): where an order's render job stands in the queue, and an estimate.
 -- Counts queued render jobs ahead of it in claim order (priority, vtime, id) on the
--- partial claim index; slots = concurrency of live workers; the average render time
--- comes from the last hour of the job_stats rollup.
+-- partial claim index; slots = concurrency of live workers; the render time is the
+-- measured p50 of render-card jobs over the last hour (job_eta(); it was the mean until
+-- 20261221000100_job_eta.sql).
 create or replace function public.order_position(p_id bigint)
 returns jsonb
 language plpgsql stable security definer set search_path = ''
@@ -23,9 +24,7 @@ begin
   end if;
   select coalesce(sum(w.concurrency), 0) into v_slots from public.workers w
    where w.last_heartbeat_at > now() - interval '1 minute';
-  select sum(s.dur_sum_ms) / nullif(sum(s.succeeded), 0) into v_avg_ms from public.job_stats s
-   where s.kind = 'render-card' and s.bucket > now() - interval '1 hour';
-  v_avg_ms := coalesce(v_avg_ms, 1500);
+  v_avg_ms := coalesce((public.job_eta(v_order.render_job_id)->>'p50_ms')::double precision, 1500);
   return jsonb_build_object(
     'position', v_ahead + 1,
     'ahead', v_ahead,
