@@ -2,11 +2,13 @@
  * The cut-out off the main thread. Segmentation is a few hundred milliseconds of plain
  * JavaScript loops per photo: on the main thread it would stall HTTP, the bot and the
  * job pool's heartbeats. Cut-outs run in their own small pool of threads (one per core
- * but one, at least one), which is also their CPU limit: more wait in line.
+ * but one, at least one); a cut-out also holds a slot of the process' CPU limit
+ * (limit.ts) while its thread works, so cut-outs and renders together stay within it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BadPhotoError, type BadPhotoCode } from '../photo.ts';
+import { cpuSlot } from '../limit.ts';
 import type { CutStage } from '../generation.ts';
 
 const THREADS = Math.max(1, availableParallelism() - 1);
@@ -62,13 +64,17 @@ export async function cutoutInThread(photo: Buffer, opts: { signal?: AbortSignal
   const slot = await take(opts.signal);
   slot.busy = true;
   slot.worker.ref();
+  let release: (() => void) | undefined;
   try {
+    // The thread first, then the CPU slot: a cut-out waiting for a thread holds no CPU slot.
+    release = await cpuSlot(opts.signal);
     const id = nextId++;
     return await new Promise<CutStage>((resolve, reject) => {
       pending.set(id, Object.assign({ resolve, reject }, { slot }));
       slot.worker.postMessage({ id, photo });
     });
   } finally {
+    release?.();
     slot.busy = false;
     slot.worker.unref();
     queue.shift()?.();
