@@ -170,7 +170,7 @@ export function apiHandlers(d: ApiDeps) {
       id: String(card.id), status: card.status, createdAt: card.created_at, startedAt: card.started_at,
       completedAt: card.completed_at, attempts: card.attempts, error: card.error,
       resultUrl: card.status === 'succeeded' ? `${at}/result` : null,
-      marketplace: card.marketplace, choice: card.choice, framed: card.framed_reason,
+      marketplace: card.marketplace, choice: card.choice, choiceExpiresAt: card.choice_expires_at, framed: card.framed_reason,
       variants: card.variants.map((v) => ({ n: v.n, url: `${at}/variants/${v.n}` })),
       slides: card.status === 'succeeded'
         ? card.slides.map((s) => ({ role: s.role, width: s.width, height: s.height, url: `${at}/slides/${s.n}` }))
@@ -188,6 +188,9 @@ export function apiHandlers(d: ApiDeps) {
     const r = await d.db.choose(c.get('keyId'), id, parsed.data.variant);
     if (!r) throw new ApiError(404, 'not_found', `no card ${id}`);
     if (r.result === 'conflict') throw new ApiError(409, 'already_chosen', `card ${id} already has variant ${r.choice} chosen`);
+    if (r.result === 'expired') {
+      throw new ApiError(410, 'choice_expired', `card ${id} waited 7 days for a choice of variant and has expired; create it again`);
+    }
     const card = await d.db.get(c.get('keyId'), id);
     return c.json({ id, choice: r.choice, status: card?.status ?? 'queued' }, 202);
   };

@@ -1,15 +1,20 @@
 -- api_card_choose(p_key_id, p_job_id, p_variant): the seller's pick. The same pick again
 -- is a no-op (idempotent); a different one after the first is refused ('conflict').
 -- Once the variants exist the set is enqueued (once: see api_card_set_enqueue).
--- Returns {result: 'ok'|'conflict', choice, set_job}; null for anyone else's card.
+-- A card whose variants waited 7 days without a pick has expired ('expired', nothing
+-- changes). Returns {result: 'ok'|'conflict'|'expired', choice, set_job}; null for
+-- anyone else's card. History: 20261212120000_api_stages.sql, 20261222120000_api_choice_expiry.sql.
 create or replace function public.api_card_choose(p_key_id bigint, p_job_id bigint, p_variant integer)
 returns jsonb
 language plpgsql volatile security definer set search_path = ''
 as $$
-declare v_choice smallint;
+declare v_choice smallint; v_variants_at timestamptz;
 begin
-  select choice into v_choice from public.api_cards where job_id = p_job_id and key_id = p_key_id for update;
+  select choice, variants_at into v_choice, v_variants_at from public.api_cards where job_id = p_job_id and key_id = p_key_id for update;
   if not found then return null; end if;
+  if v_choice is null and v_variants_at < now() - interval '7 days' then
+    return jsonb_build_object('result', 'expired', 'choice', null, 'set_job', null);
+  end if;
   if v_choice is not null and v_choice <> p_variant then
     return jsonb_build_object('result', 'conflict', 'choice', v_choice, 'set_job', null);
   end if;
