@@ -1,3 +1,5 @@
+// INFLIGHT_ROWS=ai|nokeys (default both), INFLIGHT_CARDS (ai row; default 200, --quick 50),
+// INFLIGHT_LATENCY_S (default 20).
 // inflight (issue 15 item 7): the real app process (src/cli.ts start: API on, no bot) as
 // one instance, cards submitted over HTTP.
 //   ai:     JOB_CONCURRENCY=200, the fake OpenRouter (test/support) answering every image
@@ -40,6 +42,10 @@ async function startApp(env: Record<string, string>, log: Log): Promise<{ proc: 
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), LOG_LEVEL: 'warn', MAINTENANCE_EVERY_S: '0', ...env },
   });
+  // The app must not outlive the bench (a killed or failed bench leaves no orphan).
+  const orphan = () => { if (proc.exitCode === null) proc.kill('SIGKILL'); };
+  process.once('exit', orphan);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { orphan(); process.exit(130); });
   const errs: string[] = [];
   proc.stderr!.on('data', (c: Buffer) => { errs.push(c.toString()); if (process.env.BENCH_DEBUG) process.stderr.write(c); });
   proc.stdout!.on('data', (c: Buffer) => { if (process.env.BENCH_DEBUG) process.stderr.write(c); });
@@ -213,19 +219,20 @@ async function noKeysRun(n: number, log: Log) {
 }
 
 export async function inflightScenario(o: { quick: boolean; runs: number }, log: Log) {
-  const n = o.quick ? 50 : 200;
+  const n = Number(process.env.INFLIGHT_CARDS ?? (o.quick ? 50 : 200));
+  const rowsWanted = (process.env.INFLIGHT_ROWS ?? 'ai,nokeys').split(',');
   const latencyS = Number(process.env.INFLIGHT_LATENCY_S ?? 20);
   const rows: Record<string, unknown>[] = [];
-  const ai = [];
-  for (let r = 0; r < o.runs; r++) {
+  const ai: Array<Record<string, unknown>> = [];
+  for (let r = 0; r < o.runs && rowsWanted.includes('ai'); r++) {
     log(`inflight: run ${r + 1}/${o.runs}: ${n} API cards, JOB_CONCURRENCY=200, fake provider answering in ${latencyS} s`);
     const x = await aiRun(n, latencyS, log);
     log(`  ${JSON.stringify({ ...x, samples: undefined })}`);
     log(`  samples [t s, cards running, image calls open, RSS MB, CPU waiting]: ${JSON.stringify(x.samples)}`);
     ai.push(x);
   }
-  const nk = [];
-  for (let r = 0; r < o.runs; r++) {
+  const nk: Array<Record<string, unknown>> = [];
+  for (let r = 0; r < o.runs && rowsWanted.includes('nokeys'); r++) {
     log(`inflight: run ${r + 1}/${o.runs}: no keys, 20 cards at once without a variant, then the choice`);
     const x = await noKeysRun(20, log);
     log(`  ${JSON.stringify(x)}`);
@@ -233,7 +240,7 @@ export async function inflightScenario(o: { quick: boolean; runs: number }, log:
   }
   const med = (xs: Record<string, unknown>[], k: string) => median(xs.map((x) => Number(x[k])));
   const keysOf = (x: Record<string, unknown>) => Object.keys(x).filter((k) => typeof x[k] === 'number');
-  rows.push({ system: `ai (median of ${ai.length})`, ...Object.fromEntries(keysOf(ai[0]!).map((k) => [k, med(ai, k)])) });
-  rows.push({ system: `nokeys (median of ${nk.length})`, ...Object.fromEntries(keysOf(nk[0]!).map((k) => [k, med(nk, k)])) });
+  if (ai.length) rows.push({ system: `ai (median of ${ai.length})`, ...Object.fromEntries(keysOf(ai[0]!).map((k) => [k, med(ai, k)])) });
+  if (nk.length) rows.push({ system: `nokeys (median of ${nk.length})`, ...Object.fromEntries(keysOf(nk[0]!).map((k) => [k, med(nk, k)])) });
   return { rows, extra: { runs: o.runs, latencyS, load: (await import('node:os')).loadavg().map((x) => round(x, 2)) } };
 }

@@ -22,7 +22,11 @@ export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdrops
     kind: 'api-card',
     payload: apiCardPayload,
     policy: 'standard',
-    timeoutMs: 120_000,
+    // Not 2 min: at JOB_CONCURRENCY=200 a card can wait minutes for the CPU limit
+    // (src/cards/limit.ts) behind the others' cut-outs and compositing, and a timeout then
+    // spends an attempt of a card that was only queued (bench inflight under load: 4 attempts). AI
+    // calls keep their own timeout (AI_BACKDROP_TIMEOUT_MS); this bounds a stuck job.
+    timeoutMs: 600_000,
     async handle(_payload, { job, signal }) {
       const id = job.id;
       let input = await d.db.input(id);
