@@ -43,7 +43,14 @@ export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdrops
         const t0 = performance.now();
         let stage;
         try {
-          stage = await cutoutInThread(input.photo, { signal });
+          // The photo is read again once the cut-out's turn comes: with JOB_CONCURRENCY in
+          // the hundreds, jobs queued for the CPU limit must not each hold a phone photo.
+          input = { ...input, photo: null };
+          stage = await cutoutInThread(async () => {
+            const again = await d.db.input(id);
+            if (!again?.photo) throw new PermanentError(`card ${id} has no photo`);
+            return again.photo;
+          }, { signal });
         } catch (err) {
           if (err instanceof BadPhotoError) throw new PermanentError(`bad photo (${err.code}): ${err.message}`);
           throw err;

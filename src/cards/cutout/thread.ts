@@ -59,8 +59,12 @@ async function take(signal?: AbortSignal): Promise<Slot> {
   }
 }
 
-/** cutoutStage() in a cut-out thread. The signal is checked before the photo goes in; a running cut-out finishes. */
-export async function cutoutInThread(photo: Buffer, opts: { signal?: AbortSignal } = {}): Promise<CutStage> {
+/**
+ * cutoutStage() in a cut-out thread. The signal is checked before the photo goes in; a
+ * running cut-out finishes. `photo` may be a loader, called once a thread and a CPU slot
+ * are ours: hundreds of jobs waiting in line then hold no photo bytes.
+ */
+export async function cutoutInThread(photo: Buffer | (() => Promise<Buffer>), opts: { signal?: AbortSignal } = {}): Promise<CutStage> {
   const slot = await take(opts.signal);
   slot.busy = true;
   slot.worker.ref();
@@ -68,10 +72,11 @@ export async function cutoutInThread(photo: Buffer, opts: { signal?: AbortSignal
   try {
     // The thread first, then the CPU slot: a cut-out waiting for a thread holds no CPU slot.
     release = await cpuSlot(opts.signal);
+    const bytes = typeof photo === 'function' ? await photo() : photo;
     const id = nextId++;
     return await new Promise<CutStage>((resolve, reject) => {
       pending.set(id, Object.assign({ resolve, reject }, { slot }));
-      slot.worker.postMessage({ id, photo });
+      slot.worker.postMessage({ id, photo: bytes });
     });
   } finally {
     release?.();
