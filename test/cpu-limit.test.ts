@@ -99,3 +99,27 @@ describe('CPU limit of card work', () => {
     }
   });
 });
+
+describe('cut-out threads', () => {
+  it('a cut-out aborted while waiting for a thread does not stall the ones behind it', async () => {
+    setCpuLimit(64); // only the threads limit here
+    try {
+      const photo = (await synthCase(6)).photo;
+      // More cut-outs than threads (one per core but one): the rest wait for a thread.
+      // (a few ms apart: each takes its thread before the next one asks)
+      const busy: Promise<unknown>[] = [];
+      for (let i = 0; i < availableParallelism(); i++) { busy.push(cutoutInThread(photo)); await sleep(20); }
+      const ac = new AbortController();
+      const aborted = cutoutInThread(photo, { signal: ac.signal });
+      await sleep(20);
+      const behind = cutoutInThread(photo);
+      await sleep(20);
+      ac.abort(new Error('job timed out'));
+      await assert.rejects(aborted, /job timed out/);
+      const done = await Promise.race([Promise.all([...busy, behind]).then(() => true), sleep(60_000).then(() => false)]);
+      assert.ok(done, 'every cut-out behind the aborted one finished');
+    } finally {
+      setCpuLimit(Math.max(1, availableParallelism()));
+    }
+  });
+});

@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BadPhotoError, type BadPhotoCode } from '../photo.ts';
-import { cpuSlot } from '../limit.ts';
+import { cpuSlot, Semaphore } from '../limit.ts';
 import type { CutStage } from '../generation.ts';
 
 const THREADS = Math.max(1, availableParallelism() - 1);
@@ -18,7 +18,7 @@ interface Pending { resolve: (r: CutStage) => void; reject: (e: Error) => void }
 interface Slot { worker: Worker; busy: boolean }
 
 const slots: Slot[] = [];
-const queue: Array<() => void> = [];
+const admitted = new Semaphore(THREADS);
 const pending = new Map<number, Pending>();
 let nextId = 1;
 
@@ -45,18 +45,18 @@ function spawn(): Slot {
   return slot;
 }
 
+/**
+ * A thread of our own: the semaphore admits at most THREADS callers, so one is idle or
+ * can be started. (It also drops a waiter whose signal aborts: a hand-rolled wake-up list
+ * used to hand the freed thread to an aborted waiter, which threw and woke nobody, and
+ * the pool stalled with idle threads after job timeouts.)
+ */
 async function take(signal?: AbortSignal): Promise<Slot> {
-  for (;;) {
-    signal?.throwIfAborted();
-    const free = slots.find((s) => !s.busy);
-    if (free) return free;
-    if (slots.length < THREADS) {
-      const s = spawn();
-      slots.push(s);
-      return s;
-    }
-    await new Promise<void>((resolve) => queue.push(resolve));
-  }
+  await admitted.acquire(signal);
+  let slot = slots.find((s) => !s.busy);
+  if (!slot) slots.push(slot = spawn());
+  slot.busy = true; // in the same tick as the find: no other caller can pick it
+  return slot;
 }
 
 /**
@@ -66,7 +66,6 @@ async function take(signal?: AbortSignal): Promise<Slot> {
  */
 export async function cutoutInThread(photo: Buffer | (() => Promise<Buffer>), opts: { signal?: AbortSignal } = {}): Promise<CutStage> {
   const slot = await take(opts.signal);
-  slot.busy = true;
   slot.worker.ref();
   let release: (() => void) | undefined;
   try {
@@ -82,6 +81,6 @@ export async function cutoutInThread(photo: Buffer | (() => Promise<Buffer>), op
     release?.();
     slot.busy = false;
     slot.worker.unref();
-    queue.shift()?.();
+    admitted.release();
   }
 }
