@@ -42,7 +42,7 @@ async function startApp(env: Record<string, string>, log: Log): Promise<{ proc: 
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), LOG_LEVEL: 'warn', MAINTENANCE_EVERY_S: '0',
       // glibc malloc arenas: 2, as render.yaml deploys the app (per-thread arenas held
-      // 884 MB peak vs 511 MB in an A/B at 200 cards); MALLOC_ARENA_MAX=8 etc. to compare.
+      // 863 MiB peak vs 564 MiB in an A/B at 200 cards); MALLOC_ARENA_MAX=8 etc. to compare.
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...env },
   });
   // The app must not outlive the bench (a killed or failed bench leaves no orphan).
