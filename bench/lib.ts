@@ -66,8 +66,11 @@ export interface Child {
 }
 
 /** A child running bench/<script> with tsx; JSON lines both ways (stdin/stdout). */
-export function spawnChild(script: string, args: unknown, extraNodeArgs: string[] = []): Child {
-  const proc = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', BENCH + script], {
+export function spawnChild(script: string, args: unknown, extraNodeArgs: string[] = [], o: { cpu?: number } = {}): Child {
+  // o.cpu: pin the child (every thread of it) to that one core with taskset(1).
+  const argv = [...extraNodeArgs, '--import', 'tsx', BENCH + script];
+  const [cmd, cmdArgs] = o.cpu === undefined ? [process.execPath, argv] : ['taskset', ['-c', String(o.cpu), process.execPath, ...argv]];
+  const proc = spawn(cmd, cmdArgs, {
     cwd: ROOT, env: { ...process.env, BENCH_ARGS: JSON.stringify(args) }, stdio: ['pipe', 'pipe', 'pipe'],
   });
   const listeners: ((m: any) => void)[] = [];

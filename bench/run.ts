@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--json] [--runs N] [--only throughput,latency,render,cutout,...] [--systems neurocards,raw,...] [--prof]
+// npm run bench [-- --quick] [--json] [--runs N] [--only throughput,latency,render,cutout,inflight,...] [--systems neurocards,raw,...] [--prof]
 // --prof writes a V8 CPU profile of every worker process to bench/results/prof/.
 // Installs bench/'s own dependencies (the peers) on first use, then runs every scenario
 // and prints a table per scenario (or, with --json, one JSON line per scenario).

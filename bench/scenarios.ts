@@ -301,6 +301,12 @@ export async function runScenarios(o: Options) {
     const { rows, extra } = await cutoutScenario(o);
     emit('cutout', rows, extra);
   }
+  // Opt-in (minutes per run: 200 cards against a provider that answers in 20 s).
+  if (o.only?.includes('inflight')) {
+    const { inflightScenario } = await import('./inflight.ts');
+    const { rows, extra } = await inflightScenario(o, log);
+    emit('inflight', rows as Row[], extra);
+  }
   if (want('stats')) {
     const { statsScenario } = await import('./stats.ts');
     const rows = o.systems && !o.systems.some((s) => s.startsWith('neurocards')) ? [] : await statsScenario(o, log);

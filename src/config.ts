@@ -33,6 +33,9 @@ const schema = z.object({
   EMBEDDED_PG_PORT: int(54329, 1, 65535),
 
   JOB_CONCURRENCY: int(25, 1, 1000),
+  // CPU-heavy card work at once (cut-outs, renders, compositing: src/cards/limit.ts);
+  // unset: one per core. Jobs waiting on I/O (AI calls) hold no slot.
+  CPU_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   LEASE_SECONDS: int(30, 2, 3600),
   POLL_INTERVAL_MS: int(1000, 10, 60_000),
   SHUTDOWN_GRACE_MS: int(25_000, 0, 600_000),

@@ -22,6 +22,7 @@ import { composeTelegram, type TelegramPart } from './compose-telegram.ts';
 import { composeApi } from './api/index.ts';
 import { instrumentStore, jobMetricsHooks, registerQueueGauges, zeroJobCounters } from './metrics.ts';
 import { initErrorTracking } from './errors.ts';
+import { cpuLoad, setCpuLimit } from './cards/limit.ts';
 
 export interface AppOptions {
   bot?: boolean;
@@ -44,6 +45,8 @@ export async function startApp(config: Config, log: Logger, o: AppOptions = {}):
   const errors = initErrorTracking({ dsn: config.SENTRY_DSN, instanceId: config.instanceId, environment: config.NODE_ENV, log });
   const opened = await openStore(config, log);
   const { store } = opened;
+  if (config.CPU_CONCURRENCY) setCpuLimit(config.CPU_CONCURRENCY);
+  log.info({ cpuConcurrency: cpuLoad().max, jobConcurrency: config.JOB_CONCURRENCY }, 'CPU limit for card work');
   // Metrics see every call of the pool and the stats (connection status, lease takeovers).
   const measured = instrumentStore(store, config.instanceId);
 

@@ -8,6 +8,7 @@
 // database through the StatsCache), identical on every instance: aggregate with max().
 import client from 'prom-client';
 import type { ClaimedJob, JobStatus, QueueStats, Store } from './db/store.ts';
+import { cpuLoad } from './cards/limit.ts';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -53,6 +54,16 @@ g('worker_jobs_processing', 'Jobs in flight on this instance, by kind', ['kind']
   for (const { kind } of inFlight.values()) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
   for (const [kind, n] of byKind) this.set({ kind }, n);
 });
+
+// The CPU limit of card work (src/cards/limit.ts, CPU_CONCURRENCY): how full it is and
+// how much CPU work waits for it. A long queue here with idle jobs = add cores or instances.
+g('cards_cpu_slots', 'Slots of the CPU limit for card work on this instance: state "max", "active" (in use), "waiting" (work queued for one)',
+  ['state'], function () {
+    const l = cpuLoad();
+    this.set({ state: 'max' }, l.max);
+    this.set({ state: 'active' }, l.active);
+    this.set({ state: 'waiting' }, l.waiting);
+  });
 
 export interface JobMetricsEvents {
   onStart(job: ClaimedJob): void;

@@ -1,5 +1,5 @@
 // Every API error is JSON {error: {code, message}} with its HTTP status.
-export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
+export type ApiStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 429 | 500 | 503;
 
 export class ApiError extends Error {
   constructor(

@@ -96,6 +96,7 @@ export function openApiDocument(serverUrl?: string) {
           responses: {
             202: { description: 'Chosen (the same choice again changes nothing)' },
             409: err('A different variant was chosen before'),
+            410: err('No choice came within 7 days of the variants: the card expired'),
             ...errors,
             404: err('No such card for this key'),
           },

@@ -173,7 +173,7 @@ export function apiHandlers(d: ApiDeps) {
       position: card.eta?.position ?? null, estimatedSeconds: card.eta?.estimate_seconds ?? null,
       eta: card.eta ? { stage: card.eta.kind, p50Ms: Number(card.eta.p50_ms), measured: card.eta.measured, workerSlots: card.eta.slots } : null,
       resultUrl: card.status === 'succeeded' ? `${at}/result` : null,
-      marketplace: card.marketplace, choice: card.choice, framed: card.framed_reason,
+      marketplace: card.marketplace, choice: card.choice, choiceExpiresAt: card.choice_expires_at, framed: card.framed_reason,
       variants: card.variants.map((v) => ({ n: v.n, url: `${at}/variants/${v.n}` })),
       slides: card.status === 'succeeded'
         ? card.slides.map((s) => ({ role: s.role, width: s.width, height: s.height, url: `${at}/slides/${s.n}` }))
@@ -192,6 +192,9 @@ export function apiHandlers(d: ApiDeps) {
     if (!r) throw new ApiError(404, 'not_found', `no card ${id}`);
     if (r.result === 'conflict') throw new ApiError(409, 'already_chosen', `card ${id} already has variant ${r.choice} chosen`);
     if (r.result === 'canceled') throw new ApiError(409, 'canceled', `card ${id} was canceled`);
+    if (r.result === 'expired') {
+      throw new ApiError(410, 'choice_expired', `card ${id} waited 7 days for a choice of variant and has expired; create it again`);
+    }
     const card = await d.db.get(c.get('keyId'), id);
     return c.json({ id, choice: r.choice, status: card?.status ?? 'queued' }, 202);
   };

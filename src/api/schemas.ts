@@ -36,8 +36,8 @@ export const CreateCardMultipart = CardFields.extend({
   photo: z.string().meta({ format: 'binary', description: 'The product photo (JPEG, PNG, WebP, GIF, TIFF or AVIF)' }),
 });
 
-export const CardStatus = z.enum(['queued', 'running', 'awaiting_choice', 'succeeded', 'dead', 'canceled'])
-  .meta({ description: "The card's jobs' states: queued → running → (awaiting_choice: the 3 variants are ready, POST /choice) → queued → running → succeeded; dead after the last failed attempt; canceled" });
+export const CardStatus = z.enum(['queued', 'running', 'awaiting_choice', 'expired', 'succeeded', 'dead', 'canceled'])
+  .meta({ description: "The card's jobs' states: queued → running → (awaiting_choice: the 3 variants are ready, POST /choice; expired when no choice came within 7 days) → queued → running → succeeded; dead after the last failed attempt; canceled" });
 
 export const CreatedCard = z.object({
   id: z.string(),
@@ -57,6 +57,7 @@ export const Card = z.object({
   resultUrl: z.url().nullable().meta({ description: 'GET it with the same key once status is succeeded' }),
   marketplace: z.enum(MARKETPLACE_IDS),
   choice: z.number().int().nullable().meta({ description: 'The chosen variant (1-3)' }),
+  choiceExpiresAt: z.iso.datetime({ offset: true }).nullable().meta({ description: 'Until when a variant can be chosen (7 days after the variants); null once chosen' }),
   framed: z.string().nullable().meta({ description: 'Why the photo is framed instead of cut out (null: cut out)' }),
   variants: z.array(z.object({ n: z.number().int(), url: z.url() })).meta({ description: 'The 3 main-picture variants, fetchable with the same key' }),
   slides: z.array(z.object({ role: z.enum(['main', 'infographic', 'detail']), width: z.number().int(), height: z.number().int(), url: z.url() }))

@@ -19,6 +19,7 @@ import type { MarketplaceId } from './marketplaces/presets.ts';
 import type { TemplateId } from './templates.ts';
 import { composeDetailSlide, composeFeaturesSlide } from './slides.ts';
 import { prepareContent } from './render.ts';
+import { withCpu } from './limit.ts';
 
 /** What a backdrop source is asked for: one variant's scene, never the product or text. */
 export interface BackdropContext {
@@ -73,23 +74,35 @@ export async function decodeCut(png: Buffer): Promise<RawImage & { channels: 4 }
 
 export interface VariantImage { n: Variant; jpeg: Buffer; width: number; height: number; source: 'local' | 'provided' }
 
-/** The 3 variants of the main picture: each on its source's backdrop, the local one when the source has none. */
+/**
+ * The 3 variants of the main picture: each on its source's backdrop, the local one when
+ * the source has none. The sources (an AI call may take minutes) are awaited holding
+ * nothing but the encoded bytes; the decoding and compositing then run in one CPU slot
+ * (limit.ts), so hundreds of cards waiting on a provider never decode at once.
+ */
 export async function variantsStage(cutPng: Buffer, o: {
   template: TemplateId; marketplace: MarketplaceId; title: string; backdrops?: BackdropSource; signal?: AbortSignal;
 }): Promise<VariantImage[]> {
-  const rgba = await decodeCut(cutPng);
   const source = o.backdrops ?? localBackdrops;
-  return Promise.all(VARIANTS.map(async (n) => {
-    let scene: Buffer | null = null;
+  const scenes = await Promise.all(VARIANTS.map(async (n) => {
     try {
-      scene = await source({ template: o.template, variant: n, marketplace: o.marketplace, title: o.title, signal: o.signal });
+      return await source({ template: o.template, variant: n, marketplace: o.marketplace, title: o.title, signal: o.signal });
     } catch {
-      scene = null; // a source that fails leaves this variant on its local backdrop
+      return null; // a source that fails leaves this variant on its local backdrop
     }
-    o.signal?.throwIfAborted();
-    const m = await composeMain({ rgba }, o.template, n, { backdrop: scene });
-    return { n, jpeg: m.jpeg, width: m.width, height: m.height, source: scene ? 'provided' as const : 'local' as const };
   }));
+  o.signal?.throwIfAborted();
+  return withCpu(async () => {
+    const rgba = await decodeCut(cutPng);
+    const out: VariantImage[] = [];
+    for (const [i, n] of VARIANTS.entries()) {
+      o.signal?.throwIfAborted();
+      const scene = scenes[i];
+      const m = await composeMain({ rgba }, o.template, n, { backdrop: scene });
+      out.push({ n, jpeg: m.jpeg, width: m.width, height: m.height, source: scene ? 'provided' : 'local' });
+    }
+    return out;
+  }, o.signal);
 }
 
 export interface SetSlide { role: Slide['role']; jpeg: Buffer; width: number; height: number; shows: Slide['shows'] }
@@ -115,7 +128,8 @@ export interface SetInput {
 /** Composes the slides a set holds; replaceable in tests to prove the validator stops a bad one. */
 export type SetComposer = (i: SetInput) => Promise<SetSlide[]>;
 
-export const composeSet: SetComposer = async (i) => {
+/** The set's slides, composed in one CPU slot (limit.ts). */
+export const composeSet: SetComposer = (i) => withCpu(async () => {
   const rgba = await decodeCut(i.cutPng);
   const content = prepareContent(i);
   const main = await sharp(i.mainJpeg).metadata();
@@ -128,7 +142,7 @@ export const composeSet: SetComposer = async (i) => {
     { role: 'infographic', ...features },
     { role: 'detail', ...detail },
   ];
-};
+}, i.signal);
 
 /** The set, checked against the marketplace's rules: a blocking violation throws SetViolationError. */
 export async function setStage(i: SetInput, compose: SetComposer = composeSet): Promise<{ slides: SetSlide[]; warnings: Violation[] }> {

@@ -2,11 +2,10 @@
  * The local card renderer: photo + words → a marketplace card JPEG (sRGB, 3:4).
  * No key, no network; text is shaped and drawn by Pango (typeset.ts) with the shipped fonts.
  */
-import { availableParallelism } from 'node:os';
 import sharp, { type JpegOptions } from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, layout, measureContent, type Content, type Layer } from './designs.ts';
-import { Semaphore } from './limit.ts';
+import { cpuLoad, cpuSlot } from './limit.ts';
 import { hexRgb, inspectPhoto, placePhoto } from './photo.ts';
 import { samplePhoto } from './sample.ts';
 import { TEMPLATE_IDS, isTemplateId, type TemplateId } from './templates.ts';
@@ -54,13 +53,10 @@ sharp.cache(false);
  */
 const JPEG_OPTIONS: JpegOptions = { quality: 90, chromaSubsampling: '4:2:0', optimiseCoding: false };
 
-/** Renders in progress at once; more wait in line so memory stays flat under bursts. */
-const MAX_ACTIVE = Math.max(2, availableParallelism());
-const slots = new Semaphore(MAX_ACTIVE);
 
 const backgrounds = new Map<string, Promise<Buffer>>();
 
-/** Spare canvas buffers per size; at most MAX_ACTIVE are ever in use. */
+/** Spare canvas buffers per size; renders hold a CPU slot (limit.ts), so at most that many are in use. */
 const canvasPool = new Map<CardSize, Buffer[]>();
 
 function takeCanvasBuffer(size: CardSize): Buffer | undefined {
@@ -70,7 +66,7 @@ function takeCanvasBuffer(size: CardSize): Buffer | undefined {
 function returnCanvasBuffer(size: CardSize, buf: Buffer): void {
   let list = canvasPool.get(size);
   if (!list) canvasPool.set(size, (list = []));
-  if (list.length < MAX_ACTIVE) list.push(buf);
+  if (list.length < cpuLoad().max) list.push(buf);
 }
 
 function svgDoc(body: string, width: number, height: number, viewBox = `0 0 ${DESIGN_WIDTH} ${DESIGN_HEIGHT}`): Buffer {
@@ -150,7 +146,8 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
   const size: CardSize = input.size ?? 'standard';
   const dims = CARD_SIZES[size];
   if (!dims) throw new TypeError(`unknown card size: ${String(size)}`);
-  await slots.acquire(signal);
+  // Renders in progress at once are bounded by the CPU limit, so memory stays flat under bursts.
+  const release = await cpuSlot(signal);
   try {
     const info = await inspectPhoto(input.photo);
     signal?.throwIfAborted();
@@ -202,7 +199,7 @@ export async function renderCard(input: CardInput, opts: RenderOptions = {}): Pr
       returnCanvasBuffer(size, canvas.data);
     }
   } finally {
-    slots.release();
+    release();
   }
 }
 

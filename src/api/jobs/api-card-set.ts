@@ -22,7 +22,11 @@ export function apiCardSetJob(d: { db: ApiDb; results: ResultStore; compose?: Se
     kind: 'api-card-set',
     payload: apiCardSetPayload,
     policy: 'standard',
-    timeoutMs: 120_000,
+    // Not 2 min: at JOB_CONCURRENCY=200 a card can wait minutes for the CPU limit
+    // (src/cards/limit.ts) behind the others' cut-outs and compositing, and a timeout then
+    // spends an attempt of a card that was only queued (bench inflight under load: 4 attempts). AI
+    // calls keep their own timeout (AI_BACKDROP_TIMEOUT_MS); this bounds a stuck job.
+    timeoutMs: 600_000,
     async handle({ card }, { signal }) {
       const input = await d.db.setInput(card);
       if (!input) throw new PermanentError(`card ${card} not found`);

@@ -16,8 +16,13 @@ import { PermanentError } from '../../worker/retry.ts';
 // {key} that was never read; zod drops it.
 export const apiCardPayload = z.object({});
 
-/** Cut-out, decode and compose of 3 variants on a loaded box (the stage without AI). */
-const LOCAL_WORK_MS = 120_000;
+/**
+ * The stage without AI: cut-out, decode and compose of 3 variants. Not 2 min: at
+ * JOB_CONCURRENCY=200 a card can wait minutes for the CPU limit (src/cards/limit.ts) behind
+ * the others' cut-outs and compositing, and a timeout then spends an attempt of a card that
+ * was only queued (bench inflight under load: 4 attempts).
+ */
+const LOCAL_WORK_MS = 600_000;
 
 /**
  * `backdropsFor(orderKey)`: a backdrop source for one card (the AI's: its paid calls are
@@ -48,7 +53,14 @@ export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdrops
         const t0 = performance.now();
         let stage;
         try {
-          stage = await cutoutInThread(input.photo, { signal });
+          // The photo is read again once the cut-out's turn comes: with JOB_CONCURRENCY in
+          // the hundreds, jobs queued for the CPU limit must not each hold a phone photo.
+          input = { ...input, photo: null };
+          stage = await cutoutInThread(async () => {
+            const again = await d.db.input(id);
+            if (!again?.photo) throw new PermanentError(`card ${id} has no photo`);
+            return again.photo;
+          }, { signal });
         } catch (err) {
           if (err instanceof BadPhotoError) throw new PermanentError(`bad photo (${err.code}): ${err.message}`);
           throw err;

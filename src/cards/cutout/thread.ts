@@ -2,11 +2,13 @@
  * The cut-out off the main thread. Segmentation is a few hundred milliseconds of plain
  * JavaScript loops per photo: on the main thread it would stall HTTP, the bot and the
  * job pool's heartbeats. Cut-outs run in their own small pool of threads (one per core
- * but one, at least one), which is also their CPU limit: more wait in line.
+ * but one, at least one); a cut-out also holds a slot of the process' CPU limit
+ * (limit.ts) while its thread works, so cut-outs and renders together stay within it.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BadPhotoError, type BadPhotoCode } from '../photo.ts';
+import { cpuSlot, Semaphore } from '../limit.ts';
 import type { CutStage } from '../generation.ts';
 
 const THREADS = Math.max(1, availableParallelism() - 1);
@@ -16,7 +18,7 @@ interface Pending { resolve: (r: CutStage) => void; reject: (e: Error) => void }
 interface Slot { worker: Worker; busy: boolean }
 
 const slots: Slot[] = [];
-const queue: Array<() => void> = [];
+const admitted = new Semaphore(THREADS);
 const pending = new Map<number, Pending>();
 let nextId = 1;
 
@@ -43,34 +45,42 @@ function spawn(): Slot {
   return slot;
 }
 
+/**
+ * A thread of our own: the semaphore admits at most THREADS callers, so one is idle or
+ * can be started. (It also drops a waiter whose signal aborts: a hand-rolled wake-up list
+ * used to hand the freed thread to an aborted waiter, which threw and woke nobody, and
+ * the pool stalled with idle threads after job timeouts.)
+ */
 async function take(signal?: AbortSignal): Promise<Slot> {
-  for (;;) {
-    signal?.throwIfAborted();
-    const free = slots.find((s) => !s.busy);
-    if (free) return free;
-    if (slots.length < THREADS) {
-      const s = spawn();
-      slots.push(s);
-      return s;
-    }
-    await new Promise<void>((resolve) => queue.push(resolve));
-  }
+  await admitted.acquire(signal);
+  let slot = slots.find((s) => !s.busy);
+  if (!slot) slots.push(slot = spawn());
+  slot.busy = true; // in the same tick as the find: no other caller can pick it
+  return slot;
 }
 
-/** cutoutStage() in a cut-out thread. The signal is checked before the photo goes in; a running cut-out finishes. */
-export async function cutoutInThread(photo: Buffer, opts: { signal?: AbortSignal } = {}): Promise<CutStage> {
+/**
+ * cutoutStage() in a cut-out thread. The signal is checked before the photo goes in; a
+ * running cut-out finishes. `photo` may be a loader, called once a thread and a CPU slot
+ * are ours: hundreds of jobs waiting in line then hold no photo bytes.
+ */
+export async function cutoutInThread(photo: Buffer | (() => Promise<Buffer>), opts: { signal?: AbortSignal } = {}): Promise<CutStage> {
   const slot = await take(opts.signal);
-  slot.busy = true;
   slot.worker.ref();
+  let release: (() => void) | undefined;
   try {
+    // The thread first, then the CPU slot: a cut-out waiting for a thread holds no CPU slot.
+    release = await cpuSlot(opts.signal);
+    const bytes = typeof photo === 'function' ? await photo() : photo;
     const id = nextId++;
     return await new Promise<CutStage>((resolve, reject) => {
       pending.set(id, Object.assign({ resolve, reject }, { slot }));
-      slot.worker.postMessage({ id, photo });
+      slot.worker.postMessage({ id, photo: bytes });
     });
   } finally {
+    release?.();
     slot.busy = false;
     slot.worker.unref();
-    queue.shift()?.();
+    admitted.release();
   }
 }

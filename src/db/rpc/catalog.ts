@@ -107,7 +107,7 @@ export const CATALOG = {
   api_card_cutout_done: fn<{ recorded: boolean } | null>()({ p_job_id: 'bigint', p_cutout_b64: 'base64', p_framed_reason: 'text', p_ms: 'integer' }),
   api_card_variants_done: fn<{ recorded: boolean; set_job: number | null } | null>()({ p_job_id: 'bigint', p_variants: 'jsonb', p_ms: 'integer' }),
   api_card_set_enqueue: fn<number | null>()({ p_job_id: 'bigint' }),
-  api_card_choose: fn<{ result: 'ok' | 'conflict' | 'canceled'; choice: number | null; set_job: number | null } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_variant: 'integer' }),
+  api_card_choose: fn<{ result: 'ok' | 'conflict' | 'canceled' | 'expired'; choice: number | null; set_job: number | null } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint', p_variant: 'integer' }),
   api_card_cancel: fn<{ result: 'canceled' | 'not_open'; status: string } | null>()({ p_key_id: 'bigint', p_job_id: 'bigint' }),
   api_card_set_input: fn<ApiCardSetInputRow | null>()({ p_job_id: 'bigint' }),
   api_card_set_done: fn<{ recorded: boolean } | null>()({ p_job_id: 'bigint', p_slides: 'jsonb', p_ms: 'integer' }),

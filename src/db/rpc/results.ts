@@ -106,6 +106,8 @@ export interface CardRow {
   id: number; status: string; created_at: string; started_at: string | null; completed_at: string | null;
   attempts: number; error: string | null; template: string;
   marketplace: string; choice: number | null; framed_reason: string | null; timings: Record<string, number>;
+  /** When an awaiting_choice card expires (7 days after its variants); null once chosen or before the variants. */
+  choice_expires_at: string | null;
   variants: Array<{ n: number; width: number; height: number }>;
   slides: Array<{ role: string; n: number; width: number; height: number }>;
   /** While the card's current job is queued or running (job_eta). */

@@ -23,7 +23,10 @@ create table public.jobs (
   result           jsonb,
   created_at       timestamptz not null default now(),
   started_at       timestamptz,
-  finished_at      timestamptz
+  finished_at      timestamptz,
+  -- a finished job that its feature still needs is kept until then, past the usual
+  -- retention (prune()): e.g. an API card waiting for its seller's choice of variant
+  keep_until       timestamptz
 ) with (fillfactor = 70); -- room on the page for HOT updates: a job row is updated 2-3 times
 
 -- Every status change (claim, complete) rewrites the row into every index whose
