@@ -2,7 +2,7 @@
 // its error kept while the pool keeps working; graceful stop hands work back;
 // LISTEN/NOTIFY wakes an idle pool.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.ts';
 import { openStore } from '../src/db/open.ts';
@@ -54,6 +54,10 @@ describe('worker pool', () => {
   before(async () => {
     db = await createTestDb();
     store = new PostgresStore({ url: db.url, poolSize: 4, prepare: true });
+  });
+  // A test that fails leaves no pool running into the next one's jobs.
+  afterEach(async () => {
+    for (const p of pools) await p.stop(0);
   });
   after(async () => {
     for (const p of pools) await p.stop(0);
@@ -115,7 +119,8 @@ describe('worker pool', () => {
     const claims: number[] = [];
     const spy = Object.create(store) as PostgresStore;
     spy.claim = (w: string, limit: number, lease: number) => { claims.push(limit); return store.claim(w, limit, lease); };
-    const pool = newPool({ store: spy, concurrency: 3 });
+    // No claim-ahead here (a slow box's round trips would earn some): this is the plain claim.
+    const pool = newPool({ store: spy, concurrency: 3, maxAhead: 0 });
     await store.enqueue(Array.from({ length: 30 }, () => ({ kind: 'noop', payload: { ms: 15 } })));
     await pool.start();
     await waitFor(async () => (await store.stats()).queued === 0 && pool.inFlight === 0, 15_000, 'drain');
