@@ -38,7 +38,7 @@ export const localProvider: CutoutProvider = {
       signal?.throwIfAborted();
       const c = cutAmongClutter(colourFeatures(photo.data, photo.width * photo.height), photo.width, photo.height);
       const cf = c.features;
-      detail += ` | clutter cut: confidence=${c.confidence.toFixed(3)} weakest=${c.weakest} area=${cf.area.toFixed(3)} solidity=${cf.solidity.toFixed(3)} agreement=${cf.agreement.toFixed(3)} border=${cf.borderTouch.toFixed(3)}`;
+      detail += ` | clutter cut: confidence=${c.confidence.toFixed(3)} weakest=${c.weakest} area=${cf.area.toFixed(3)} solidity=${cf.solidity.toFixed(3)} agreement=${cf.agreement.toFixed(3)} border=${cf.borderTouch.toFixed(3)} weakEdge=${cf.weakEdge.toFixed(3)}`;
       if (c.confidence > confidence) {
         ({ mask, confidence } = c);
         // Refused or not, what stood in the way is the clutter around the product.
