@@ -22,10 +22,18 @@ describe('local cut-out on the benchmark set (first 32 pictures, 8 per class)', 
     assert.ok(s.gradient.rejected <= 0.4, `gradient rejected ${s.gradient.rejected}`);
   });
 
-  it('the gate refuses every cluttered picture', () => {
+  it('cluttered pictures: GrabCut cuts the product out of some, the gate frames the doubtful rest', () => {
     const cluttered = results.filter((r) => r.cls === 'cluttered');
     assert.equal(cluttered.length, 8);
-    for (const r of cluttered) assert.equal(r.accepted, false, `cluttered #${r.index} accepted (IoU ${r.iou.toFixed(3)}, confidence ${r.confidence.toFixed(2)})`);
+    // Measured (BENCHMARKS.md): #7, a box among clutter, IoU 0.99; #27, a sneaker, 0.98.
+    for (const i of [7, 27]) {
+      const r = cluttered.find((c) => c.index === i)!;
+      assert.ok(r.accepted, `cluttered #${i} framed (confidence ${r.confidence.toFixed(2)})`);
+      assert.ok(r.iou >= 0.95, `cluttered #${i} IoU ${r.iou.toFixed(3)}`);
+    }
+    const accepted = cluttered.filter((r) => r.accepted);
+    assert.ok(accepted.length >= 3, `only ${accepted.length} of 8 cluttered accepted`);
+    for (const r of accepted) assert.ok(r.iou >= 0.9, `cluttered #${r.index} accepted with IoU ${r.iou.toFixed(3)}`);
   });
 
   it('what the gate accepts is a good mask', () => {

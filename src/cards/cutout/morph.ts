@@ -108,3 +108,43 @@ export function iou(a: Uint8Array, b: Uint8Array): number {
   }
   return union === 0 ? 1 : inter / union;
 }
+
+/** The convex hull of the 1s, filled (a 0/1 mask). */
+export function convexHull(mask: Uint8Array, w: number, h: number): Uint8Array {
+  // Leftmost and rightmost 1 per row are enough to span the hull.
+  const pts: Array<[number, number]> = [];
+  for (let y = 0; y < h; y++) {
+    let l = -1, r = -1;
+    for (let x = 0; x < w; x++) if (mask[y * w + x]) { if (l < 0) l = x; r = x; }
+    if (l >= 0) { pts.push([l, y]); if (r !== l) pts.push([r, y]); }
+  }
+  const out = new Uint8Array(w * h);
+  if (pts.length < 3) { for (const [x, y] of pts) out[y * w + x] = 1; return out; }
+  pts.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const cross = (o: number[], a: number[], b: number[]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const lower: Array<[number, number]> = [], upper: Array<[number, number]> = [];
+  for (const p of pts) { while (lower.length >= 2 && cross(lower[lower.length - 2], lower[lower.length - 1], p) <= 0) lower.pop(); lower.push(p); }
+  for (let i = pts.length - 1; i >= 0; i--) { const p = pts[i]; while (upper.length >= 2 && cross(upper[upper.length - 2], upper[upper.length - 1], p) <= 0) upper.pop(); upper.push(p); }
+  const hull = lower.slice(0, -1).concat(upper.slice(0, -1));
+  // Counter-clockwise in (x, y-down) terms: a point is inside when it is on the same side of every edge.
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let inside = true;
+      for (let k = 0; k < hull.length && inside; k++) if (cross(hull[k], hull[(k + 1) % hull.length], [x, y]) < 0) inside = false;
+      if (inside) out[y * w + x] = 1;
+    }
+  }
+  return out;
+}
+
+/** The one 4-connected component of the 1s with the most pixels inside `prior` (ties: the larger). */
+export function bestComponent(mask: Uint8Array, w: number, h: number, prior: Uint8Array): Uint8Array {
+  const { labels, sizes } = components(mask, w, h);
+  const score = new Float64Array(sizes.length);
+  for (let i = 0; i < labels.length; i++) if (labels[i]) score[labels[i]] += prior[i] ? 1 : 1e-6;
+  let best = 0;
+  for (let l = 1; l < sizes.length; l++) if (score[l] > score[best]) best = l;
+  const out = new Uint8Array(w * h);
+  if (best) for (let i = 0; i < out.length; i++) out[i] = labels[i] === best ? 1 : 0;
+  return out;
+}

@@ -52,7 +52,7 @@ const K_BG = 6;
 const K_FG = 5;
 
 /** RGB → a shadow-tolerant opponent space: luminance counts less than colour. */
-function features(rgb: Uint8Array, n: number): Float32Array {
+export function features(rgb: Uint8Array, n: number): Float32Array {
   const f = new Float32Array(n * 3);
   for (let i = 0; i < n; i++) {
     const r = rgb[i * 3], g = rgb[i * 3 + 1], b = rgb[i * 3 + 2];
@@ -105,10 +105,10 @@ function fitQuadratic(xs: Float32Array, ys: Float32Array, vs: Float32Array, use:
 
 const quad = (c: Float64Array, x: number, y: number) => c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y;
 
-interface Cluster { mean: Float32Array; inv: Float32Array; logNorm: number; weight: number }
+export interface Cluster { mean: Float32Array; inv: Float32Array; logNorm: number; weight: number }
 
 /** k-means on 3-vectors (deterministic spread-out start), then per-cluster diagonal spread with a floor. */
-function clusters(data: Float32Array, idx: Int32Array, k: number, floor: number): Cluster[] {
+export function clusters(data: Float32Array, idx: Int32Array, k: number, floor: number): Cluster[] {
   const n = idx.length;
   if (n === 0) return [];
   k = Math.min(k, n);
@@ -186,7 +186,7 @@ function clusterDistance(data: Float32Array, cs: Cluster[], n: number): Float32A
 }
 
 /** Log-likelihood under a cluster mixture (the best component stands for the sum). */
-function logLikelihood(data: Float32Array, cs: Cluster[], n: number): Float32Array {
+export function logLikelihood(data: Float32Array, cs: Cluster[], n: number): Float32Array {
   const l = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * 3;
