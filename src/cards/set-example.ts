@@ -3,7 +3,7 @@
  * cluttered phone-style photo of the synthetic cut-out set — the photo as sent, what the
  * cut-out gate decided, the 3 variants of the main picture, and the slides of the set after
  * the marketplace check. Pictures are scaled down for the README; `--full` keeps 900×1200.
- *   node --import tsx src/cards/set-example.ts [--index 3] [--marketplace wb|ozon] [--full]
+ *   node --import tsx src/cards/set-example.ts [--index 23] [--marketplace wb|ozon] [--full]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { isMarketplaceId } from './marketplaces/presets.ts';
 import { SAMPLE_TEXT } from './sample.ts';
 
 const { values: args } = parseArgs({
-  options: { index: { type: 'string', default: '3' }, marketplace: { type: 'string', default: 'wb' }, full: { type: 'boolean', default: false } },
+  options: { index: { type: 'string', default: '23' }, marketplace: { type: 'string', default: 'wb' }, full: { type: 'boolean', default: false } },
 });
 const marketplace = args.marketplace;
 if (!isMarketplaceId(marketplace)) throw new Error(`--marketplace must be wb or ozon, got "${marketplace}"`);
@@ -29,7 +29,8 @@ const put = async (name: string, jpeg: Buffer) => {
   console.log(`${name}: ${(out.length / 1024).toFixed(0)} KB`);
 };
 
-const photo = await synthCase(Number(args.index), { width: 1200, height: 1600 });
+// A phone's photo size (12 MP class), so the product is not upscaled onto the 900×1200 card.
+const photo = await synthCase(Number(args.index), { width: 2400, height: 3200 });
 if (photo.cls !== 'cluttered') console.warn(`picture ${photo.index} is ${photo.cls}, not cluttered`);
 await put('before.jpg', photo.photo);
 
