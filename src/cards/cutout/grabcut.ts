@@ -9,7 +9,7 @@
  */
 import { GridGraph } from './maxflow.ts';
 import { bestComponent, boxBlur, cleanMask, convexHull, dilate, erode, iou } from './morph.ts';
-import { clusters, logLikelihood } from './segment.ts';
+import { clusters, logLikelihood, sample } from './segment.ts';
 
 export const SURE_BG = 0, PROB_BG = 1, PROB_FG = 2, SURE_FG = 3;
 
@@ -30,17 +30,6 @@ export interface GrabCutResult {
   mask: Uint8Array;
   /** Per pixel log-likelihood ratio product vs background under the final models (clamped ±8). */
   vote: Float32Array;
-}
-
-/** Sample at most `max` indices where pick(i) holds, evenly. */
-function sample(n: number, pick: (i: number) => boolean, max: number): Int32Array {
-  let count = 0;
-  for (let i = 0; i < n; i++) if (pick(i)) count++;
-  const step = Math.max(1, Math.floor(count / max));
-  const out: number[] = [];
-  let seen = 0;
-  for (let i = 0; i < n; i++) if (pick(i) && seen++ % step === 0) out.push(i);
-  return Int32Array.from(out);
 }
 
 /** Smoothness weights per pixel and direction (0: right, 2: down, 4: down-right, 6: up-right). */

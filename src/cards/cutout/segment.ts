@@ -208,7 +208,7 @@ function percentile(values: Float32Array | number[], p: number): number {
 }
 
 /** Every k-th index where pick(i) holds; at most about `max` of them. */
-function sample(n: number, pick: (i: number) => boolean, max: number): Int32Array {
+export function sample(n: number, pick: (i: number) => boolean, max: number): Int32Array {
   let count = 0;
   for (let i = 0; i < n; i++) if (pick(i)) count++;
   const step = Math.max(1, Math.floor(count / max));
