@@ -163,13 +163,14 @@ async function runStart(config: Config, log: Logger, o: { bot: boolean; worker: 
     if (app) void stopApp(sig);
     else { firstSignal = sig; log.info({ sig }, 'signal while starting: stopping as soon as the start is done'); }
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  // SIGHUP: the terminal closed. The embedded Postgres is in its own process group, so the app
+  // must stop it rather than die by the default action and leave it running.
+  const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+  for (const s of SIGNALS) process.on(s, onSignal);
   try {
     app = await startApp(config, log, o);
   } catch (err) {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    for (const s of SIGNALS) process.off(s, onSignal);
     throw err;
   }
   if (firstSignal) void stopApp(firstSignal);

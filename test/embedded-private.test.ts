@@ -41,7 +41,8 @@ function copyRepo(dest: string) {
 
 /** `npm start` (what it runs: node bin/neurocards.mjs start) in `cwd`, its JSON lines collected. */
 function npmStart(cwd: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['bin/neurocards.mjs', 'start'], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, as a terminal's foreground job: Ctrl-C is a SIGINT to the group.
+  const child = spawn(process.execPath, ['bin/neurocards.mjs', 'start'], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: string[] = [];
   const waiters: { pred: (o: any) => boolean; res: (o: any) => void }[] = [];
   let buf = '';
@@ -66,7 +67,7 @@ function npmStart(cwd: string, env: Record<string, string>) {
   return { child, lines, exited, waitFor };
 }
 
-test('npm start in a clone under a mode-700 folder: the embedded database comes up, /queue answers, SIGTERM stops it all', { timeout: 180_000 }, async () => {
+test('npm start in a clone under a mode-700 folder: the embedded database comes up, /queue answers, Ctrl-C stops it all in order', { timeout: 180_000 }, async () => {
   const priv = mkdtempSync(join(tmpdir(), 'nc-private-'));
   const clone = join(priv, 'neurocards');
   let dataDir: string | undefined;
@@ -114,9 +115,18 @@ test('npm start in a clone under a mode-700 folder: the embedded database comes 
     }
     assert.deepEqual([priv, clone, join(clone, 'node_modules')].map(modeOf), modesBefore, "the user's folders keep their modes");
 
-    app!.child.kill('SIGTERM');
+    // Postgres is outside the app's process group, so a terminal's signals reach only the app.
+    const pgrp = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[2]);
+    assert.notEqual(pgrp(pgPid), pgrp(app!.child.pid!), "Postgres is not in the app's process group");
+    // Ctrl-C in the terminal: SIGINT to the whole group. The app stops in order and stops
+    // Postgres itself (which did not get the signal: its own group), so nothing is reported as
+    // an unexpected exit.
+    process.kill(-app!.child.pid!, 'SIGINT');
     assert.equal((await app!.exited).code, 0, app!.lines.slice(-10).join('\n'));
     assert.ok(!alive(pgPid), 'the embedded Postgres stopped with the app');
+    const msgs = app!.lines.map((l) => { try { return JSON.parse(l) as { msg?: string; level?: number }; } catch { return {}; } });
+    assert.ok(!msgs.some((m) => m.msg === 'embedded Postgres exited unexpectedly'), app!.lines.slice(-10).join('\n'));
+    assert.ok(msgs.findIndex((m) => m.msg === 'worker pool stopped') >= 0, 'the orderly stop ran');
     assert.ok(!app!.lines.some((l) => /^\s+at /.test(l)), 'no stack trace');
   } finally {
     if (app && app.child.exitCode === null) { app.child.kill('SIGKILL'); await app.exited; }

@@ -22,11 +22,12 @@ function bestLocale(): string {
   return localeCache;
 }
 
-function spawnPg(file: string, args: string[], runAs: RunAs | null): ChildProcess {
+function spawnPg(file: string, args: string[], runAs: RunAs | null, ownGroup = false): ChildProcess {
   const locale = bestLocale();
   return spawn(file, args, {
     // cwd '/': the caller's folder may be one user "postgres" cannot enter.
     cwd: '/',
+    detached: ownGroup,
     env: { ...process.env, LC_MESSAGES: locale },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(runAs ?? {}),
@@ -69,7 +70,13 @@ export function startPostgres(o: {
   postgres: string; dataDir: string; port: number; flags: string[]; runAs: RunAs | null; log: Logger; stopTimeoutMs?: number;
 }): Promise<RunningPg> {
   return new Promise((resolve, reject) => {
-    const child = spawnPg(o.postgres, ['-D', o.dataDir, '-p', String(o.port), ...o.flags], o.runAs);
+    // Its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches
+    // only the app, which stops in order — jobs handed back while the database still answers —
+    // and stops Postgres last. Should the app exit without that (a crash), Postgres is told on exit.
+    const child = spawnPg(o.postgres, ['-D', o.dataDir, '-p', String(o.port), ...o.flags], o.runAs, true);
+    const onAppExit = () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT'); };
+    process.once('exit', onAppExit);
+    child.once('close', () => process.off('exit', onAppExit));
     let output = '';
     let ready = false;
     let stopping = false;
