@@ -11,7 +11,7 @@
  *   // set.slides: [{role, jpeg, width, height}]; throws SetViolationError when not compliant
  */
 import sharp from 'sharp';
-import { composeMain, VARIANTS, type Variant } from './backdrops.ts';
+import { composeMain, prepareProduct, VARIANTS, type Variant } from './backdrops.ts';
 import { cutout, cutoutPng, type CutoutOptions, type FramedReason } from './cutout/index.ts';
 import type { RawImage } from './canvas.ts';
 import { blocking, validateSlides, type Slide, type Violation } from './marketplaces/validate.ts';
@@ -79,6 +79,9 @@ export async function variantsStage(cutPng: Buffer, o: {
 }): Promise<VariantImage[]> {
   const rgba = await decodeCut(cutPng);
   const source = o.backdrops ?? localBackdrops;
+  // The product scaled and its shadow drawn once for the 3 variants.
+  const prepared = prepareProduct({ rgba });
+  prepared.catch(() => {}); // awaited by each variant; a source's abort must not leave it unhandled
   return Promise.all(VARIANTS.map(async (n) => {
     let scene: Buffer | null = null;
     try {
@@ -87,7 +90,7 @@ export async function variantsStage(cutPng: Buffer, o: {
       scene = null; // a source that fails leaves this variant on its local backdrop
     }
     o.signal?.throwIfAborted();
-    const m = await composeMain({ rgba }, o.template, n, { backdrop: scene });
+    const m = await composeMain({ rgba }, o.template, n, { backdrop: scene, prepared });
     return { n, jpeg: m.jpeg, width: m.width, height: m.height, source: scene ? 'provided' as const : 'local' as const };
   }));
 }
