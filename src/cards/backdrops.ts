@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
+import { returnCanvasBuffer, takeCanvasBuffer } from './canvas-pool.ts';
 import type { CutoutOk } from './cutout/index.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH } from './designs.ts';
 import type { TemplateId } from './templates.ts';
@@ -188,10 +189,15 @@ export async function composeMain(cut: Pick<CutoutOk, 'rgba'>, template: Templat
   const ph = productRgba.height;
   const left = Math.round((W - pw) / 2);
   const top = Math.round(H * b.floor) - ph;
-  const canvas = Canvas.from(bg, W, H);
-  canvas.fillMask(shadowMask(shadow, b.shadow), Math.round(left + pw / 2 - shadow.width / 2), Math.round(top + ph - shadow.height / 2), [0, 0, 0]);
-  canvas.blend(productRgba, left, top);
-  const jpeg = await sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+  const canvas = Canvas.from(bg, W, H, takeCanvasBuffer());
+  let jpeg: Buffer;
+  try {
+    canvas.fillMask(shadowMask(shadow, b.shadow), Math.round(left + pw / 2 - shadow.width / 2), Math.round(top + ph - shadow.height / 2), [0, 0, 0]);
+    canvas.blend(productRgba, left, top);
+    jpeg = await sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+  } finally {
+    if (!opts.keepRaw) returnCanvasBuffer(canvas.data); // the caller keeps the raw pixels
+  }
   return {
     jpeg,
     width: W,

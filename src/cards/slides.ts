@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import { backdropPixels } from './backdrops.ts';
 import { Canvas, type RawImage } from './canvas.ts';
+import { returnCanvasBuffer, takeCanvasBuffer } from './canvas-pool.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, measureContent, type Content } from './designs.ts';
 import type { FontId } from './fonts.ts';
 import { hexRgb } from './photo.ts';
@@ -65,14 +66,20 @@ async function placeProduct(canvas: Canvas, rgba: RawImage, box: { x: number; y:
   return { left, top, width: pw, height: ph };
 }
 
-const encode = async (canvas: Canvas) =>
-  sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+/** The slide's JPEG; its canvas buffer goes back to the pool once encoded. */
+async function encode(canvas: Canvas): Promise<Buffer> {
+  try {
+    return await sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+  } finally {
+    returnCanvasBuffer(canvas.data);
+  }
+}
 
 /** Features: the product in the upper part, then a panel with title, features (ticked) and price. */
 export async function composeFeaturesSlide(rgba: RawImage, content: Content, template: TemplateId): Promise<ComposedSlide> {
   const accent = ACCENT[template];
   await measureContent(content);
-  const canvas = Canvas.from(await backdropPixels(template, 3), W, H);
+  const canvas = Canvas.from(await backdropPixels(template, 3), W, H, takeCanvasBuffer());
   await placeProduct(canvas, rgba, { x: 150, y: 50, w: 600, h: 480 });
   const panel = { x: 48, y: 570, w: W - 96, h: H - 570 - 48 };
   const pad = 44;
@@ -109,7 +116,7 @@ export async function composeFeaturesSlide(rgba: RawImage, content: Content, tem
 export async function composeDetailSlide(rgba: RawImage, content: Content, template: TemplateId): Promise<ComposedSlide> {
   const accent = ACCENT[template];
   await measureContent(content);
-  const canvas = Canvas.from(await backdropPixels(template, 2), W, H);
+  const canvas = Canvas.from(await backdropPixels(template, 2), W, H, takeCanvasBuffer());
   const p = await placeProduct(canvas, rgba, { x: 60, y: 40, w: 780, h: 700 }, 1.25);
   const callouts = (content.features.length ? content.features : [content.title]).slice(0, 3);
   const band = { y: 760, h: H - 760 - 40 };
