@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { composeVariants } from '../src/cards/backdrops.ts';
+import { composeMain, composeVariants } from '../src/cards/backdrops.ts';
 import { cutout, type CutoutOk } from '../src/cards/cutout/index.ts';
 import { synthCase } from '../src/cards/cutout/synth.ts';
 import { TEMPLATE_IDS } from '../src/cards/templates.ts';
@@ -60,6 +60,14 @@ describe('composeVariants', () => {
       // The product has the same size on every variant (only the floor line moves).
       assert.deepEqual(vs.map((v) => [v.product.width, v.product.height]), vs.map(() => [vs[0].product.width, vs[0].product.height]));
     }
+  });
+
+  it('a picture kept raw is not reused by later compositions (pooled canvases)', async () => {
+    const cut = await product();
+    const kept = await composeMain(cut, 'clean', 2, { keepRaw: true });
+    const copy = Buffer.from(kept.raw!.data);
+    for (let i = 0; i < 4; i++) await composeVariants(cut, 'bold');
+    assert.ok(kept.raw!.data.equals(copy), 'the kept pixels were overwritten by a later picture');
   });
 
   it('variant 1 is a white studio (for strict main-picture rules)', async () => {

@@ -8,6 +8,7 @@
  */
 import sharp from 'sharp';
 import { Canvas, type RawImage } from './canvas.ts';
+import { returnCanvasBuffer, takeCanvasBuffer } from './canvas-pool.ts';
 import type { CutoutOk } from './cutout/index.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH } from './designs.ts';
 import type { TemplateId } from './templates.ts';
@@ -81,21 +82,82 @@ export function backdropPixels(template: TemplateId, variant: Variant): Promise<
   return p;
 }
 
-/** An RGBA layer with a soft elliptical contact shadow: a wide faint one and a tight darker core. */
-async function contactShadow(width: number, strength: number): Promise<RawImage> {
-  const rx = width * 0.5;
-  const ry = Math.max(6, width * 0.06);
-  const lw = Math.ceil(rx * 2 + ry * 6);
-  const lh = Math.ceil(ry * 8);
-  const cx = lw / 2;
-  const cy = lh / 2;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${lw}" height="${lh}">` +
-    `<defs><filter id="b1" x="-50%" y="-50%" width="200%" height="200%"><feGaussianBlur stdDeviation="${(ry * 0.9).toFixed(1)}"/></filter>` +
-    `<filter id="b2" x="-50%" y="-50%" width="200%" height="200%"><feGaussianBlur stdDeviation="${(ry * 0.3).toFixed(1)}"/></filter></defs>` +
-    `<ellipse cx="${cx}" cy="${cy}" rx="${rx.toFixed(1)}" ry="${ry.toFixed(1)}" fill="#000" opacity="${(strength * 0.7).toFixed(2)}" filter="url(#b1)"/>` +
-    `<ellipse cx="${cx}" cy="${cy - ry * 0.2}" rx="${(rx * 0.8).toFixed(1)}" ry="${(ry * 0.35).toFixed(1)}" fill="#000" opacity="${strength.toFixed(2)}" filter="url(#b2)"/></svg>`;
-  const { data, info } = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: 4 };
+/** A contact shadow's two blurred ellipses as coverage masks (0..255 at full opacity), before any strength. */
+interface ShadowMasks { wide: Uint8Array; core: Uint8Array; width: number; height: number }
+
+/**
+ * The shadow's masks for a product `width` pixels wide. Both are heavy Gaussian blurs of
+ * plain ellipses (low-frequency), so librsvg draws them at 1/f of the size (f up to 4,
+ * keeping the tight core's blur ≥ 2 px there) and libvips scales them up: ~16× less blur
+ * work than drawing at full size, for a difference of a level or two in a soft gradient.
+ * One product width serves the 3 variants (only the strength differs), so this runs once
+ * per order; the last few widths are kept.
+ */
+function shadowMasks(width: number): Promise<ShadowMasks> {
+  let p = shadowCache.get(width);
+  if (p) return p;
+  p = (async () => {
+    const rx = width * 0.5;
+    const ry = Math.max(6, width * 0.06);
+    const lw = Math.ceil(rx * 2 + ry * 6);
+    const lh = Math.ceil(ry * 8);
+    const f = Math.max(1, Math.min(4, Math.floor((ry * 0.3) / 2)));
+    const sw = Math.ceil(lw / f);
+    const sh = Math.ceil(lh / f);
+    const mask = async (cy: number, erx: number, ery: number, sd: number) => {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${sw}" height="${sh}" viewBox="0 0 ${sw * f} ${sh * f}">` +
+        `<defs><filter id="b" x="-50%" y="-50%" width="200%" height="200%"><feGaussianBlur stdDeviation="${sd.toFixed(1)}"/></filter></defs>` +
+        `<ellipse cx="${lw / 2}" cy="${cy}" rx="${erx.toFixed(1)}" ry="${ery.toFixed(1)}" fill="#000" filter="url(#b)"/></svg>`;
+      const data = await sharp(Buffer.from(svg)).ensureAlpha().extractChannel(3)
+        .resize(sw * f, sh * f, { kernel: 'cubic' }).extract({ left: 0, top: 0, width: lw, height: lh }).raw().toBuffer();
+      return new Uint8Array(data.buffer, data.byteOffset, data.length);
+    };
+    const [wide, core] = await Promise.all([
+      mask(lh / 2, rx, ry, ry * 0.9),
+      mask(lh / 2 - ry * 0.2, rx * 0.8, ry * 0.35, ry * 0.3),
+    ]);
+    return { wide, core, width: lw, height: lh };
+  })();
+  p.catch(() => shadowCache.delete(width));
+  shadowCache.set(width, p);
+  while (shadowCache.size > 8) shadowCache.delete(shadowCache.keys().next().value!);
+  return p;
+}
+const shadowCache = new Map<number, Promise<ShadowMasks>>();
+
+/** The contact shadow at `strength` as one coverage mask: the wide one at 0.7 × strength, the core over it at strength. */
+function shadowMask(m: ShadowMasks, strength: number): { data: Uint8Array; width: number; height: number } {
+  const kw = strength * 0.7;
+  const kc = strength;
+  const out = new Uint8Array(m.wide.length);
+  for (let i = 0; i < out.length; i++) {
+    const a = kw * m.wide[i];
+    const b = kc * m.core[i];
+    out[i] = (a + b - (a * b) / 255 + 0.5) | 0;
+  }
+  return { data: out, width: m.width, height: m.height };
+}
+
+/** What the 3 variants of one cut-out share: the product scaled once, and the shadow's masks. */
+export interface PreparedProduct { product: RawImage & { channels: 4 }; shadow: ShadowMasks }
+
+/** Scales the product to the main picture's size and draws its shadow masks: once per order, not per variant. */
+export async function prepareProduct(cut: Pick<CutoutOk, 'rgba'>): Promise<PreparedProduct> {
+  const { pw, ph } = productSize(cut.rgba);
+  const [data, shadow] = await Promise.all([
+    sharp(cut.rgba.data, { raw: { width: cut.rgba.width, height: cut.rgba.height, channels: 4 } })
+      .resize(pw, ph, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer(),
+    shadowMasks(pw),
+  ]);
+  return { product: { data, width: pw, height: ph, channels: 4 }, shadow };
+}
+
+/** The product keeps its aspect and fills up to 78 % of the width and 70 % of the height (the same in every variant). */
+function productSize(rgba: { width: number; height: number }) {
+  const scale = Math.min((W * 0.78) / rgba.width, (H * 0.7) / rgba.height);
+  return { pw: Math.max(1, Math.round(rgba.width * scale)), ph: Math.max(1, Math.round(rgba.height * scale)) };
 }
 
 export interface ComposedMain {
@@ -115,27 +177,27 @@ export interface ComposedMain {
  * 70 % of the height (marketplaces want the product to fill the frame).
  */
 export async function composeMain(cut: Pick<CutoutOk, 'rgba'>, template: TemplateId, variant: Variant,
-  opts: { keepRaw?: boolean; backdrop?: Buffer | null } = {}): Promise<ComposedMain> {
+  opts: { keepRaw?: boolean; backdrop?: Buffer | null; prepared?: PreparedProduct | Promise<PreparedProduct> } = {}): Promise<ComposedMain> {
   const b = BACKDROPS[template]?.[variant - 1];
   if (!b) throw new TypeError(`no backdrop ${template}/${variant}`);
-  const scale = Math.min((W * 0.78) / cut.rgba.width, (H * 0.7) / cut.rgba.height);
-  const pw = Math.max(1, Math.round(cut.rgba.width * scale));
-  const ph = Math.max(1, Math.round(cut.rgba.height * scale));
+  const [bg, prep] = await Promise.all([
+    opts.backdrop ? scenePixels(opts.backdrop) : backdropPixels(template, variant),
+    opts.prepared ?? prepareProduct(cut),
+  ]);
+  const { product: productRgba, shadow } = prep;
+  const pw = productRgba.width;
+  const ph = productRgba.height;
   const left = Math.round((W - pw) / 2);
   const top = Math.round(H * b.floor) - ph;
-  const [bg, product, shadow] = await Promise.all([
-    opts.backdrop ? scenePixels(opts.backdrop) : backdropPixels(template, variant),
-    sharp(cut.rgba.data, { raw: { width: cut.rgba.width, height: cut.rgba.height, channels: 4 } })
-      .resize(pw, ph, { fit: 'fill', kernel: 'lanczos3' })
-      .raw()
-      .toBuffer(),
-    contactShadow(pw, b.shadow),
-  ]);
-  const canvas = Canvas.from(bg, W, H);
-  canvas.blend(shadow, Math.round(left + pw / 2 - shadow.width / 2), Math.round(top + ph - shadow.height / 2));
-  const productRgba: RawImage = { data: product, width: pw, height: ph, channels: 4 };
-  canvas.blend(productRgba, left, top);
-  const jpeg = await sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+  const canvas = Canvas.from(bg, W, H, takeCanvasBuffer());
+  let jpeg: Buffer;
+  try {
+    canvas.fillMask(shadowMask(shadow, b.shadow), Math.round(left + pw / 2 - shadow.width / 2), Math.round(top + ph - shadow.height / 2), [0, 0, 0]);
+    canvas.blend(productRgba, left, top);
+    jpeg = await sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+  } finally {
+    if (!opts.keepRaw) returnCanvasBuffer(canvas.data); // the caller keeps the raw pixels
+  }
   return {
     jpeg,
     width: W,
@@ -152,5 +214,6 @@ async function scenePixels(image: Buffer): Promise<Buffer> {
 
 /** All three variants of the main picture. */
 export function composeVariants(cut: Pick<CutoutOk, 'rgba'>, template: TemplateId, opts: { keepRaw?: boolean } = {}): Promise<ComposedMain[]> {
-  return Promise.all(VARIANTS.map((v) => composeMain(cut, template, v, opts)));
+  const prepared = prepareProduct(cut);
+  return Promise.all(VARIANTS.map((v) => composeMain(cut, template, v, { ...opts, prepared })));
 }

@@ -11,7 +11,7 @@
  *   // set.slides: [{role, jpeg, width, height}]; throws SetViolationError when not compliant
  */
 import sharp from 'sharp';
-import { composeMain, VARIANTS, type Variant } from './backdrops.ts';
+import { composeMain, prepareProduct, VARIANTS, type Variant } from './backdrops.ts';
 import { cutout, cutoutPng, type CutoutOptions, type FramedReason } from './cutout/index.ts';
 import type { RawImage } from './canvas.ts';
 import { blocking, validateSlides, type Slide, type Violation } from './marketplaces/validate.ts';
@@ -94,11 +94,13 @@ export async function variantsStage(cutPng: Buffer, o: {
   o.signal?.throwIfAborted();
   return withCpu(async () => {
     const rgba = await decodeCut(cutPng);
+    // The product scaled and its shadow drawn once for the 3 variants.
+    const prepared = await prepareProduct({ rgba });
     const out: VariantImage[] = [];
     for (const [i, n] of VARIANTS.entries()) {
       o.signal?.throwIfAborted();
       const scene = scenes[i];
-      const m = await composeMain({ rgba }, o.template, n, { backdrop: scene });
+      const m = await composeMain({ rgba }, o.template, n, { backdrop: scene, prepared });
       out.push({ n, jpeg: m.jpeg, width: m.width, height: m.height, source: scene ? 'provided' : 'local' });
     }
     return out;

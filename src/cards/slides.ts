@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import { backdropPixels } from './backdrops.ts';
 import { Canvas, type RawImage } from './canvas.ts';
+import { returnCanvasBuffer, takeCanvasBuffer } from './canvas-pool.ts';
 import { DESIGN_HEIGHT, DESIGN_WIDTH, measureContent, type Content } from './designs.ts';
 import type { FontId } from './fonts.ts';
 import { hexRgb } from './photo.ts';
@@ -40,11 +41,16 @@ async function paintText(canvas: Canvas, texts: Text[]): Promise<void> {
   masks.forEach((ms, i) => { for (const m of ms) canvas.fillMask(m.mask, m.left, m.top, hexRgb(texts[i].fill)); });
 }
 
-/** Shapes (SVG in slide pixels) as one RGBA layer blended over the canvas. */
-async function paintShapes(canvas: Canvas, svg: string): Promise<void> {
-  const { data, info } = await sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${svg}</svg>`))
+/**
+ * Shapes (SVG in slide pixels) as one RGBA layer blended over the canvas. Only the rows
+ * from `top` down are drawn (a view box of that band): the shapes lie there, and drawing
+ * and blending the empty rows above is half the cost of a full-slide layer.
+ */
+async function paintShapes(canvas: Canvas, svg: string, top = 0): Promise<void> {
+  const y = Math.max(0, Math.min(H - 1, Math.floor(top)));
+  const { data, info } = await sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H - y}" viewBox="0 ${y} ${W} ${H - y}">${svg}</svg>`))
     .ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  canvas.blend({ data, width: info.width, height: info.height, channels: 4 }, 0, 0);
+  canvas.blend({ data, width: info.width, height: info.height, channels: 4 }, 0, y);
 }
 
 /** The product scaled to fit a box (keeping its aspect), centred in it; returns where it went. */
@@ -60,14 +66,20 @@ async function placeProduct(canvas: Canvas, rgba: RawImage, box: { x: number; y:
   return { left, top, width: pw, height: ph };
 }
 
-const encode = async (canvas: Canvas) =>
-  sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+/** The slide's JPEG; its canvas buffer goes back to the pool once encoded. */
+async function encode(canvas: Canvas): Promise<Buffer> {
+  try {
+    return await sharp(canvas.data, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90, chromaSubsampling: '4:2:0' }).toBuffer();
+  } finally {
+    returnCanvasBuffer(canvas.data);
+  }
+}
 
 /** Features: the product in the upper part, then a panel with title, features (ticked) and price. */
 export async function composeFeaturesSlide(rgba: RawImage, content: Content, template: TemplateId): Promise<ComposedSlide> {
   const accent = ACCENT[template];
   await measureContent(content);
-  const canvas = Canvas.from(await backdropPixels(template, 3), W, H);
+  const canvas = Canvas.from(await backdropPixels(template, 3), W, H, takeCanvasBuffer());
   await placeProduct(canvas, rgba, { x: 150, y: 50, w: 600, h: 480 });
   const panel = { x: 48, y: 570, w: W - 96, h: H - 570 - 48 };
   const pad = 44;
@@ -95,7 +107,7 @@ export async function composeFeaturesSlide(rgba: RawImage, content: Content, tem
     shapes += `<rect x="${panel.x + pad}" y="${py}" width="${pw.toFixed(1)}" height="70" rx="35" fill="${accent}"/>`;
     texts.push({ block: price, font: 'bold', x: panel.x + pad + 28, top: py + (70 - price.height) / 2, fill: '#ffffff', align: 'left' });
   }
-  await paintShapes(canvas, shapes);
+  await paintShapes(canvas, shapes, panel.y);
   await paintText(canvas, texts);
   return { jpeg: await encode(canvas), width: W, height: H, shows: { text: true, price: content.price != null } };
 }
@@ -104,19 +116,21 @@ export async function composeFeaturesSlide(rgba: RawImage, content: Content, tem
 export async function composeDetailSlide(rgba: RawImage, content: Content, template: TemplateId): Promise<ComposedSlide> {
   const accent = ACCENT[template];
   await measureContent(content);
-  const canvas = Canvas.from(await backdropPixels(template, 2), W, H);
+  const canvas = Canvas.from(await backdropPixels(template, 2), W, H, takeCanvasBuffer());
   const p = await placeProduct(canvas, rgba, { x: 60, y: 40, w: 780, h: 700 }, 1.25);
   const callouts = (content.features.length ? content.features : [content.title]).slice(0, 3);
   const band = { y: 760, h: H - 760 - 40 };
   const rowH = band.h / 3;
   let shapes = `<rect x="40" y="${band.y}" width="${W - 80}" height="${band.h}" rx="32" fill="#ffffff" fill-opacity="0.94"/>`;
   const texts: Text[] = [];
+  let shapesTop = band.y;
   callouts.forEach((text, i) => {
     const n = String(i + 1);
     // Points spread over the visible product: upper left, middle right, lower left.
     const px = Math.min(W - 60, Math.max(60, p.left + p.width * [0.3, 0.7, 0.4][i]));
     const py = Math.min(740, Math.max(60, p.top + p.height * [0.25, 0.5, 0.7][i]));
     const cy = band.y + rowH * i + rowH / 2;
+    shapesTop = Math.min(shapesTop, py - 16); // the point's ring: radius 12, stroke 5
     shapes += `<line x1="${px.toFixed(1)}" y1="${py.toFixed(1)}" x2="92" y2="${cy.toFixed(1)}" stroke="${accent}" stroke-width="3" stroke-opacity="0.8"/>` +
       `<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="12" fill="#fff" stroke="${accent}" stroke-width="5"/>` +
       `<circle cx="92" cy="${cy.toFixed(1)}" r="30" fill="${accent}"/>`;
@@ -125,7 +139,7 @@ export async function composeDetailSlide(rgba: RawImage, content: Content, templ
     const label = fitBlock(text, { font: 'regular', maxSize: 36, minSize: 24, maxWidth: W - 80 - 150, maxHeight: rowH - 16, maxLines: 2 });
     texts.push({ block: label, font: 'regular', x: 145, top: cy - label.height / 2, fill: INK, align: 'left' });
   });
-  await paintShapes(canvas, shapes);
+  await paintShapes(canvas, shapes, shapesTop);
   await paintText(canvas, texts);
   return { jpeg: await encode(canvas), width: W, height: H, shows: { text: true, price: false } };
 }
