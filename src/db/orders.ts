@@ -97,8 +97,11 @@ export class OrderStore {
    * deliver job's lease: `fenced` means this attempt no longer owns the job and must
    * not send.
    */
-  deliveryBegin(id: number, part: DeliveryPart, attempt: number, worker: string, jobId: string): Promise<DeliveryBegin | null> {
-    return this.rpc.call('order_delivery_begin', { p_id: id, p_part: part, p_attempt: attempt, p_worker: worker, p_job: jobId });
+  /** deadlineMs: by then this send is aborted and its answer committed (see order_delivery_begin). */
+  deliveryBegin(id: number, part: DeliveryPart, attempt: number, worker: string, jobId: string, deadlineMs?: number): Promise<DeliveryBegin | null> {
+    return this.rpc.call('order_delivery_begin', {
+      p_id: id, p_part: part, p_attempt: attempt, p_worker: worker, p_job: jobId, p_deadline_ms: deadlineMs ?? null,
+    });
   }
   deliveryDone(id: number, part: DeliveryPart, messageId: number, fileId: string, answeredAt: Date) {
     return this.rpc.call('order_delivery_done', {

@@ -2,6 +2,13 @@
 // instance's row in `workers` and extends every lease it holds. Jobs the database
 // no longer lists as ours were taken over after our lease lapsed (we were paused or
 // cut off for longer than a lease): the pool abandons them.
+//
+// Beats are LEASE/2 apart from when each was *sent* (never two in flight): timed from the
+// answer, a slow round trip (3-25 s seen on a loaded box) was added to every interval and
+// let 5 s leases lapse. A job is reported lost only if it is still held when the answer
+// comes, held since before the beat was sent, and not being settled: a job that finished
+// while the beat was in flight is missing from the answer because it is done, not lost
+// (a settle's own answer says whether its lease was lost).
 import type { Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 
@@ -15,6 +22,8 @@ export interface HeartbeatDeps {
   inFlight(): number;
   /** Ids this instance believes it holds, each with the time it was claimed. */
   held(): Map<string, number>;
+  /** True while the job's complete/fail is on its way (absent: never). */
+  settling?(id: string): boolean;
   onLost(ids: string[]): void;
 }
 
@@ -62,9 +71,11 @@ export class Heartbeat {
       this.lastOkAt = Date.now();
       this.lastError = null;
       const lost: string[] = [];
+      const stillHeld = this.d.held();
       for (const [id, claimedAt] of held) {
-        // A job claimed after this heartbeat was sent cannot be in its answer yet.
-        if (claimedAt < sentAt && !owned.has(id)) lost.push(id);
+        // A job claimed after this heartbeat was sent cannot be in its answer yet; one
+        // settled or settling since may be absent because it is finished.
+        if (claimedAt < sentAt && !owned.has(id) && stillHeld.get(id) === claimedAt && !this.d.settling?.(id)) lost.push(id);
       }
       if (lost.length) this.d.onLost(lost);
     } catch (err) {
@@ -74,7 +85,9 @@ export class Heartbeat {
     } finally {
       this.running = false;
       if (!this.stopped) {
-        this.timer = setTimeout(() => void this.beat(), next);
+        if (this.timer) clearTimeout(this.timer);
+        // from when this beat was sent: its round trip is not added to the interval
+        this.timer = setTimeout(() => void this.beat(), Math.max(0, sentAt + next - Date.now()));
         this.timer.unref();
       }
     }
