@@ -103,6 +103,10 @@ export class OrderStore {
       p_id: id, p_part: part, p_attempt: attempt, p_worker: worker, p_job: jobId, p_deadline_ms: deadlineMs ?? null,
     });
   }
+  /** The send begun by `attempt` ended with nothing to record: others need not wait for its deadline. */
+  async deliveryEnd(id: number, part: DeliveryPart, attempt: number): Promise<void> {
+    await this.rpc.call('order_delivery_end', { p_id: id, p_part: part, p_attempt: attempt });
+  }
   deliveryDone(id: number, part: DeliveryPart, messageId: number, fileId: string, answeredAt: Date) {
     return this.rpc.call('order_delivery_done', {
       p_id: id, p_part: part, p_message_id: messageId, p_file_id: fileId, p_answered_at: answeredAt,

@@ -7,8 +7,9 @@
 -- the job over. Now every send is begun with a deadline (deadline_at) before which its
 -- HTTP call is aborted and its answer committed; another attempt that finds the part
 -- begun, not committed and before its deadline is told to wait until then, and a part
--- already committed is reported done. Current definition and reasoning:
--- supabase/schemas/orders/order_delivery_begin.sql.
+-- already committed is reported done; order_delivery_end() (new) lets a send that ended
+-- in an error stop holding the others back. Current definitions and reasoning:
+-- supabase/schemas/orders/order_delivery_begin.sql and order_delivery_end.sql.
 alter table public.order_deliveries add column deadline_at timestamptz;
 
 drop function public.order_delivery_begin(bigint, text, integer, text, bigint);
@@ -50,3 +51,18 @@ $$;
 
 revoke execute on function public.order_delivery_begin(bigint, text, integer, text, bigint, integer) from public, anon, authenticated;
 grant execute on function public.order_delivery_begin(bigint, text, integer, text, bigint, integer) to service_role;
+
+-- order_delivery_end(): a send that ended with no answer to record stops holding other attempts back.
+create or replace function public.order_delivery_end(p_id bigint, p_part text, p_attempt integer)
+returns void
+language plpgsql volatile security definer set search_path = ''
+as $$
+begin
+  update public.order_deliveries d
+     set deadline_at = least(d.deadline_at, now())
+   where d.order_id = p_id and d.part = p_part and d.attempt = p_attempt and d.committed_at is null;
+end
+$$;
+
+revoke execute on function public.order_delivery_end(bigint, text, integer) from public, anon, authenticated;
+grant execute on function public.order_delivery_end(bigint, text, integer) to service_role;

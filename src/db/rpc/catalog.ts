@@ -79,6 +79,7 @@ export const CATALOG = {
   order_delivery_begin: fn<DeliveryBegin | null>()({
     p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text', p_job: 'bigint?', p_deadline_ms: 'integer?',
   }),
+  order_delivery_end: fn<Void>()({ p_id: 'bigint', p_part: 'text', p_attempt: 'integer' }),
   order_delivery_done: fn<Order | null>()({
     p_id: 'bigint', p_part: 'text', p_message_id: 'bigint', p_file_id: 'text', p_answered_at: 'timestamptz',
   }),

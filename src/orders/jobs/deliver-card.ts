@@ -42,6 +42,7 @@ import { defineJob } from '../../worker/registry.ts';
 import { PermanentError, RetryAfterError } from '../../worker/retry.ts';
 import { editAck, notify, type CardJobDeps } from './card-deps.ts';
 import { zip } from '../zip.ts';
+import { scrub } from '../../log.ts';
 
 // stage absent: a job queued before 20261220120000 (the single card) — decided by the order.
 export const deliverCardPayload = z.object({
@@ -112,7 +113,16 @@ export function deliverCardJob(d: CardJobDeps) {
         if (now?.wait_until) throw new SendInProgressError(name, new Date(now.wait_until));
         if (now?.done) { order = now; return true; }
         if (!isOpen(now)) return false;
-        const sent = await send(sig);
+        let sent: Awaited<ReturnType<Send>>;
+        try {
+          sent = await send(sig);
+        } catch (err) {
+          // The call is over: a retry need not wait for this send's deadline (best effort: if
+          // this fails, the retry waits it out).
+          await d.orders.deliveryEnd(orderId, name, job.attempts)
+            .catch((e) => log.warn({ err: scrub((e as Error).message) }, 'delivery end not recorded'));
+          throw err;
+        }
         const answeredAt = new Date();
         order = (await d.orders.deliveryDone(orderId, name, sent.messageId, sent.fileId, answeredAt)) ?? order!;
         windows[name] = Date.now() - answeredAt.getTime();
