@@ -69,6 +69,7 @@ export function composeTelegram(config: Config, db: Database, log: Logger, o: { 
     if (source) log.info({ model: config.OPENROUTER_IMAGE_MODEL, keys: ai?.pool?.size ?? 1 }, 'AI backdrops on for bot orders');
     const deps = {
       orders, api, token, apiRoot, workerId: config.instanceId, maxPhotoBytes, copy: ai?.provider ?? null,
+      sendDeadlineMs: config.TELEGRAM_SEND_DEADLINE_MS,
       backdropsFor: source ? (orderKey: string) => forOrder(source, orderKey) : null,
     };
     jobs.push(renderCardJob(deps), cardSetJob(deps), deliverCardJob(deps));

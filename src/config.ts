@@ -63,6 +63,7 @@ const schema = z.object({
   TELEGRAM_THROTTLE: bool(true),
   TELEGRAM_INLINE_RETRY_MAX_S: int(2, 0, 60), // longer 429s go back to the queue
   TELEGRAM_UPDATE_BUDGET_MS: int(30_000, 1_000, 600_000), // all Telegram calls of one bot update, retries included
+  TELEGRAM_SEND_DEADLINE_MS: int(60_000, 1_000, 100_000), // one delivery send (album, zip) is aborted after this; below the job's 120 s
 
   // Optional AI copywriter (issue 4 item 8) and backdrops (issue 15; src/ai). Off without a key.
   OPENROUTER_API_KEY: z.string().min(1).optional(),

@@ -10,6 +10,7 @@ import { PostgresStore } from '../src/db/postgres.ts';
 import type { Job } from '../src/db/store.ts';
 import { createLogger } from '../src/log.ts';
 import { noopJob } from '../src/worker/jobs/noop.ts';
+import { Heartbeat } from '../src/worker/lease.ts';
 import { WorkerPool } from '../src/worker/pool.ts';
 import { defineJob, JobRegistry } from '../src/worker/registry.ts';
 import { PermanentError } from '../src/worker/retry.ts';
@@ -257,5 +258,93 @@ describe('worker pool', () => {
         await opened.close();
       }
     }
+  });
+});
+
+// The heartbeat against real Postgres, its round trip slowed the way a loaded box slows it
+// (a Store whose heartbeat call is delayed on its way there and back).
+describe('heartbeat', () => {
+  let db: TestDb;
+  let store: PostgresStore;
+  const beats: Heartbeat[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** A store whose heartbeat reaches the database `before` ms late and answers `after` ms late. */
+  const slowBeat = (before: number | (() => Promise<void>), after = 0) => {
+    const s = Object.create(store) as PostgresStore;
+    s.heartbeat = async (b) => {
+      await (typeof before === 'number' ? sleep(before) : before());
+      const answer = await store.heartbeat(b);
+      await sleep(after);
+      return answer;
+    };
+    return s;
+  };
+  const heartbeat = (s: PostgresStore, workerId: string, leaseSeconds: number, held: Map<string, number>, o: { settling?: Set<string>; lost?: string[] } = {}) => {
+    const hb = new Heartbeat({
+      store: s, log, workerId, concurrency: 1, leaseSeconds, meta: {}, inFlight: () => held.size,
+      held: () => new Map(held), settling: (id) => o.settling?.has(id) ?? false,
+      onLost: (ids) => o.lost?.push(...ids), onCanceled: () => {},
+    });
+    beats.push(hb);
+    return hb;
+  };
+
+  before(async () => {
+    db = await createTestDb();
+    store = new PostgresStore({ url: db.url, poolSize: 4, prepare: true });
+  });
+  after(async () => {
+    for (const b of beats) b.stop();
+    await store.close();
+    await db.drop();
+  });
+
+  test('a heartbeat slower than LEASE/2 keeps the lease: beats are timed from when they are sent', async () => {
+    const LEASE = 4;
+    await store.enqueue([{ kind: 'noop', payload: { ms: 1 } }]);
+    const [job] = await store.claim('slow-beat', 1, LEASE);
+    assert.ok(job);
+    const held = new Map([[job.id, Date.now() - 1]]);
+    const lost: string[] = [];
+    // 3 s round trip (> LEASE/2 = 2 s, < LEASE): the database sees each beat 0.3 s after it is
+    // sent. Timed from the answer, the next beat would reach it 5.3 s after the last: lapsed.
+    const hb = heartbeat(slowBeat(300, 2_700), 'slow-beat', LEASE, held, { lost });
+    hb.start();
+    const stolen: string[] = [];
+    for (const until = Date.now() + 13_000; Date.now() < until; await sleep(200)) {
+      stolen.push(...(await store.claim('thief', 1, LEASE)).map((j) => j.id));
+    }
+    hb.stop();
+    assert.deepEqual(stolen, [], 'the lease never lapsed, so nobody else could claim the job');
+    assert.deepEqual(lost, []);
+    assert.equal((await store.getJob(job.id))!.status, 'running');
+  });
+
+  test('a job settled while a beat is in flight is not reported lost; one taken over is', async () => {
+    const [done, settling, taken] = await store.enqueue([1, 2, 3].map(() => ({ kind: 'noop', payload: { ms: 1 } })));
+    const jobs = await store.claim('mid-beat', 3, 30);
+    assert.equal(jobs.length, 3);
+    const attempt = (id: string) => jobs.find((j) => j.id === id)!.attempts;
+    const held = new Map(jobs.map((j) => [j.id, Date.now() - 1]));
+    const settlingIds = new Set<string>();
+    const lost: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    let sent!: () => void;
+    const beatSent = new Promise<void>((r) => { sent = r; });
+    const hb = heartbeat(slowBeat(() => { sent(); return gate; }), 'mid-beat', 30, held, { settling: settlingIds, lost });
+    const beat = hb.beat();
+    await beatSent;
+    // While the beat is on its way: one job completes and is settled (no longer held), one
+    // completes but its answer is not back yet (still held, settling), one is taken over.
+    assert.deepEqual(await store.complete('mid-beat', [{ id: done.id, attempt: attempt(done.id) }]), [done.id]);
+    held.delete(done.id);
+    assert.deepEqual(await store.complete('mid-beat', [{ id: settling.id, attempt: attempt(settling.id) }]), [settling.id]);
+    settlingIds.add(settling.id);
+    await db.sql`update public.jobs set lease_owner = 'other' where id = ${taken.id}`;
+    open();
+    await beat;
+    hb.stop();
+    assert.deepEqual(lost, [taken.id]);
   });
 });

@@ -45,7 +45,7 @@ describe('supabase/schemas builds what supabase/migrations build', () => {
 
   test('the catalogs are equal: tables, columns, constraints, indexes, functions, grants, RLS, policies, rows', () => {
     // Not vacuous: the snapshot sees the app's objects.
-    assert.equal(Object.keys(migrated.function).length, 76); // 53 + order_photo_put, order_photo (issue 14) + 7 api card stages + 7 ai_* (issue 15) + 7 bot order stages less order_rendered, order_card + api_card_cancel, job_eta
+    assert.equal(Object.keys(migrated.function).length, 77); // 53 + order_photo_put, order_photo (issue 14) + 7 api card stages + 7 ai_* (issue 15) + 7 bot order stages less order_rendered, order_card + api_card_cancel, job_eta + order_delivery_end
     assert.ok(Object.keys(migrated.relation).length >= 20 && Object.keys(migrated.index).length >= 20);
     assert.ok(Object.keys(migrated.column).length >= 100 && Object.keys(migrated.constraint).length >= 30);
     const diff = diffSnapshots(migrated, declared, NAMES);

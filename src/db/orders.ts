@@ -97,8 +97,15 @@ export class OrderStore {
    * deliver job's lease: `fenced` means this attempt no longer owns the job and must
    * not send.
    */
-  deliveryBegin(id: number, part: DeliveryPart, attempt: number, worker: string, jobId: string): Promise<DeliveryBegin | null> {
-    return this.rpc.call('order_delivery_begin', { p_id: id, p_part: part, p_attempt: attempt, p_worker: worker, p_job: jobId });
+  /** deadlineMs: by then this send is aborted and its answer committed (see order_delivery_begin). */
+  deliveryBegin(id: number, part: DeliveryPart, attempt: number, worker: string, jobId: string, deadlineMs?: number): Promise<DeliveryBegin | null> {
+    return this.rpc.call('order_delivery_begin', {
+      p_id: id, p_part: part, p_attempt: attempt, p_worker: worker, p_job: jobId, p_deadline_ms: deadlineMs ?? null,
+    });
+  }
+  /** The send begun by `attempt` ended with nothing to record: others need not wait for its deadline. */
+  async deliveryEnd(id: number, part: DeliveryPart, attempt: number): Promise<void> {
+    await this.rpc.call('order_delivery_end', { p_id: id, p_part: part, p_attempt: attempt });
   }
   deliveryDone(id: number, part: DeliveryPart, messageId: number, fileId: string, answeredAt: Date) {
     return this.rpc.call('order_delivery_done', {

@@ -5,6 +5,13 @@
 // (cancel_job: an order or API card canceled) are aborted the same way: their AbortSignal
 // fires, so a provider call in flight is cut off, and no outcome is recorded (the row is
 // already 'canceled'; it is never retried).
+//
+// Beats are LEASE/2 apart from when each was *sent* (never two in flight): timed from the
+// answer, a slow round trip (3-25 s seen on a loaded box) was added to every interval and
+// let 5 s leases lapse. A job is reported lost only if it is still held when the answer
+// comes, held since before the beat was sent, and not being settled: a job that finished
+// while the beat was in flight is missing from the answer because it is done, not lost
+// (a settle's own answer says whether its lease was lost).
 import type { Store } from '../db/store.ts';
 import type { Logger } from '../log.ts';
 
@@ -18,6 +25,8 @@ export interface HeartbeatDeps {
   inFlight(): number;
   /** Ids this instance believes it holds, each with the time it was claimed. */
   held(): Map<string, number>;
+  /** True while the job's complete/fail is on its way (absent: never). */
+  settling?(id: string): boolean;
   onLost(ids: string[]): void;
   /** Jobs canceled (cancel_job) while we held them: abort them, record nothing. */
   onCanceled(ids: string[]): void;
@@ -67,9 +76,11 @@ export class Heartbeat {
       this.lastOkAt = Date.now();
       this.lastError = null;
       const lost: string[] = [];
+      const stillHeld = this.d.held();
       for (const [id, claimedAt] of held) {
-        // A job claimed after this heartbeat was sent cannot be in its answer yet.
-        if (claimedAt < sentAt && !owned.has(id) && !canceled.has(id)) lost.push(id);
+        // A job claimed after this heartbeat was sent cannot be in its answer yet; one
+        // settled or settling since may be absent because it is finished.
+        if (claimedAt < sentAt && !owned.has(id) && !canceled.has(id) && stillHeld.get(id) === claimedAt && !this.d.settling?.(id)) lost.push(id);
       }
       if (canceled.size) this.d.onCanceled([...canceled]);
       if (lost.length) this.d.onLost(lost);
@@ -80,7 +91,9 @@ export class Heartbeat {
     } finally {
       this.running = false;
       if (!this.stopped) {
-        this.timer = setTimeout(() => void this.beat(), next);
+        if (this.timer) clearTimeout(this.timer);
+        // from when this beat was sent: its round trip is not added to the interval
+        this.timer = setTimeout(() => void this.beat(), Math.max(0, sentAt + next - Date.now()));
         this.timer.unref();
       }
     }

@@ -174,6 +174,7 @@ export class WorkerPool {
         for (const [id, s] of this.settling) held.set(id, s.claimedAt);
         return held;
       },
+      settling: (id) => this.settling.has(id),
       onLost: (ids) => this.onLeaseLost(ids),
       onCanceled: (ids) => this.onCanceled(ids),
     });

@@ -8,8 +8,10 @@
 // killed (SIGKILL or SIGTERM) every 2-5 s and restarted, Postgres is restarted once, and
 // Telegram answers a burst of 429s. Then everything drains, and one JSON line says what
 // happened. Exit status 0 only if nothing was lost, nothing is stuck, and every
-// duplicate message is explained by a delivery whose process died between Telegram's
-// answer and the commit (an uncommitted row in order_deliveries).
+// duplicate message is explained by an uncommitted row in order_deliveries: a delivery
+// whose process died between Telegram's answer and the commit, or whose call was cut off
+// (its send deadline, shutdown) after Telegram had taken the message. A send that outlives
+// its lease is not repeated while it may still be under way (deliver-card's header).
 //
 // Postgres here is a private embedded instance on its own port, so restarting it does
 // not disturb anything else on the machine.

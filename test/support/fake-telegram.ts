@@ -301,6 +301,11 @@ export interface FakeTelegram {
 
   /** Next `times` calls of `method` ('*' = any method except getUpdates) fail with `spec`. */
   failNext(method: string, spec: FailSpec, times?: number): void;
+  /**
+   * The next `times` calls of `method` take `ms` before they take effect, like a slow upload:
+   * the message is sent and answered only then, and not at all if the caller has gone away.
+   */
+  slowNext(method: string, ms: number, times?: number): void;
   /** Every call addressed to `chatId` (its chat_id) fails with `spec` until called again with null. */
   failChat(chatId: number, spec: FailSpec | null): void;
   /** Random failures; pass null to turn off. */
@@ -1076,6 +1081,7 @@ class FakeTelegramServer implements FakeTelegram {
   private readonly successCounts = new Map<string, Map<number | 'all', number>>();
   readonly fileDownloads = new Map<string, number>();
   private readonly failQueue = new Map<string, FailSpec[]>();
+  private readonly slowQueue = new Map<string, number[]>();
   private readonly failingChats = new Map<number, FailSpec>();
   private chaosOpts: (ChaosOptions & { rng: () => number }) | null = null;
   private readonly rateWindow = { perChat: new Map<number, number[]>() };
@@ -1239,10 +1245,27 @@ class FakeTelegramServer implements FakeTelegram {
 
 
     const closeCbs: Array<() => void> = [];
+    let gone = false;
     res.on('close', () => {
-      if (!res.writableEnded) for (const cb of closeCbs) cb();
+      if (!res.writableEnded) { gone = true; for (const cb of closeCbs) cb(); }
     });
     const ctx: CallCtx = { call, onClose: (cb) => closeCbs.push(cb) };
+
+    // a slow upload: nothing happens until it is over, and nothing at all if the caller left
+    const slowMs = this.slowQueue.get(methodName)?.shift();
+    if (slowMs !== undefined) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, slowMs);
+        closeCbs.push(() => { clearTimeout(t); r(); });
+      });
+      if (gone) {
+        call.status = -1;
+        call.description = 'caller went away during the slow call';
+        call.durationMs = Date.now() - call.time;
+        this.changed();
+        return;
+      }
+    }
 
     // fault injection
     const fault = this.takeFault(methodName) ?? (call.chatId !== undefined ? this.failingChats.get(call.chatId) : undefined);
@@ -1381,6 +1404,13 @@ class FakeTelegramServer implements FakeTelegram {
     let q = this.failQueue.get(key);
     if (!q) this.failQueue.set(key, (q = []));
     for (let i = 0; i < times; i++) q.push(spec);
+  }
+
+  slowNext(method: string, ms: number, times = 1): void {
+    const key = this.handlers.get(method.toLowerCase())?.name ?? method;
+    let q = this.slowQueue.get(key);
+    if (!q) this.slowQueue.set(key, (q = []));
+    for (let i = 0; i < times; i++) q.push(ms);
   }
 
   failChat(chatId: number, spec: FailSpec | null): void {

@@ -78,8 +78,9 @@ export const CATALOG = {
   order_cutout_put: fn<Void>()({ p_unique_id: 'text', p_b64: 'base64', p_framed_reason: 'text' }),
   order_photo: fn<string | null>()({ p_unique_id: 'text' }),
   order_delivery_begin: fn<DeliveryBegin | null>()({
-    p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text', p_job: 'bigint?',
+    p_id: 'bigint', p_part: 'text', p_attempt: 'integer', p_worker: 'text', p_job: 'bigint?', p_deadline_ms: 'integer?',
   }),
+  order_delivery_end: fn<Void>()({ p_id: 'bigint', p_part: 'text', p_attempt: 'integer' }),
   order_delivery_done: fn<Order | null>()({
     p_id: 'bigint', p_part: 'text', p_message_id: 'bigint', p_file_id: 'text', p_answered_at: 'timestamptz',
   }),

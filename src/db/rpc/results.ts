@@ -56,7 +56,9 @@ export type SetInputRow = Order & { set_done: boolean; cutout_b64: string | null
 export interface StageImageRow { role: 'variant' | 'main' | 'infographic' | 'detail'; n: number; width: number; height: number; b64: string }
 export type ChooseResult = { result: 'ok' | 'conflict' | 'not_ready' | 'closed'; choice: number | null; order: Order };
 
-export type DeliveryBegin = Order & { fenced?: true };
+/** fenced: this attempt no longer holds the job; done: the part is committed already;
+ *  wait_until: another attempt may still be sending the part until then. */
+export type DeliveryBegin = Order & { fenced?: true; done?: true; wait_until?: string };
 
 export interface QueuePosition {
   position: number;

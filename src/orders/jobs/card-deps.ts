@@ -25,6 +25,8 @@ export interface CardJobDeps {
    * it, so a retry never pays twice); absent = the designed local backdrops.
    */
   backdropsFor?: ((orderKey: string) => BackdropSource) | null;
+  /** A delivery send is aborted after this (TELEGRAM_SEND_DEADLINE_MS; deliver-card's header). */
+  sendDeadlineMs?: number;
   /** Composes a set's slides (tests replace it to prove a violating slide is never delivered). */
   compose?: SetComposer;
 }

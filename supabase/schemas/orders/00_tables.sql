@@ -80,7 +80,12 @@ create table public.order_images (
 -- the Telegram call, answered_at is when Telegram answered (client clock) and
 -- committed_at when that answer was stored. A row with started_at but no committed_at
 -- followed by another attempt of the same part is a possible duplicate message: the
--- process died (or the commit failed) inside the window between answer and commit.
+-- process died (or the commit failed) inside the window between answer and commit, or
+-- its send was cut off at deadline_at with no answer though Telegram had it already.
+-- deadline_at: by then the attempt can no longer be sending (its HTTP call is aborted
+-- before it, and the answer's commit is allowed for); until then another attempt of the
+-- job waits instead of sending the part again (order_delivery_begin). Null before
+-- 20261225100000.
 create table public.order_deliveries (
   id           bigint generated always as identity primary key,
   order_id     bigint      not null references public.orders (id) on delete cascade,
@@ -92,7 +97,8 @@ create table public.order_deliveries (
   started_at   timestamptz not null default now(),
   answered_at  timestamptz,
   committed_at timestamptz,
-  message_id   bigint
+  message_id   bigint,
+  deadline_at  timestamptz
 );
 create index order_deliveries_order_idx on public.order_deliveries (order_id, part);
 
