@@ -260,16 +260,17 @@ describe('exactly-once paid calls', () => {
     } finally { await sqlB.end(); }
   });
 
-  test('an answer is recorded as received before anything decodes it: order of events over 12 answers; the window only printed', async () => {
+  test('an answer is recorded as received before anything decodes it: order of events over 12 answers (6 at once); the window only printed', async () => {
     or.png = await fakePng(7, 832, 1248, true); // a 3:4 answer with photo-like entropy: a real answer's size
     const events: string[] = [];
     const src = await source({
+      timeoutMs: 30_000, // this test is about order, not time: a loaded box must not turn it into a timeout
       onRecorded: (r) => { windows.push(r.windowMs); events.push(`recorded ${r.callKey}`); },
       onDecode: (k) => events.push(`decode ${k}`),
     });
     windows.length = 0;
     try {
-      await Promise.all(Array.from({ length: 12 }, async (_, i) => assert.ok(await src(request(`bot:w${i}`)))));
+      for (const half of [0, 6]) await Promise.all(Array.from({ length: 6 }, async (_, i) => assert.ok(await src(request(`bot:w${half + i}`)))));
       for (let i = 0; i < 12; i++) {
         const k = `bot:w${i}:v1:backdrop`;
         const rec = events.indexOf(`recorded ${k}`), dec = events.indexOf(`decode ${k}`);
@@ -277,7 +278,7 @@ describe('exactly-once paid calls', () => {
       }
       // Timing belongs to the benchmark; printed for the record, never asserted.
       const s = [...windows].sort((x, y) => x - y);
-      console.log(`# record window over ${s.length} answers of ${or.png.length} bytes (12 at once): p50 ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms, max ${s.at(-1)!.toFixed(1)} ms`);
+      console.log(`# record window over ${s.length} answers of ${or.png.length} bytes (6 at once): p50 ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms, max ${s.at(-1)!.toFixed(1)} ms`);
     } finally { or.png = await fakePng(); }
   });
 

@@ -74,6 +74,22 @@ export interface AiBackdropOptions {
  */
 export const FIT_SLOTS = 2;
 const fitSlots = pLimit(FIT_SLOTS);
+/**
+ * Answers read and recorded at once in this process. Each holds its body (~3.5 MB), the
+ * base64 string and the query buffer until its commit; answers landing together beyond
+ * this wait with their bodies still in the socket. The wait counts in the record window.
+ */
+export const RECORD_SLOTS = 8;
+const recordSlots = pLimit(RECORD_SLOTS);
+/** Takes one record slot; resolves to its release (safe to call more than once). */
+function recordSlot(): Promise<() => void> {
+  return new Promise((take) => {
+    void recordSlots(() => new Promise<void>((done) => {
+      let released = false;
+      take(() => { if (!released) { released = true; done(); } });
+    }));
+  });
+}
 /** A picture larger than this many pixels is not decoded (a backdrop is ~1 Mpx). */
 const MAX_INPUT_PIXELS = 40_000_000;
 
@@ -190,10 +206,13 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
           return local(grant.reason === 'exhausted' ? 'limiter' : 'limiter_unavailable');
         }
         let answer: ImageAnswer & { receivedAt: number };
+        let releaseRecord = () => {};
         try {
           answer = await imageCompletion({ baseUrl: o.baseUrl, apiKey: grant.apiKey, model: o.model, appName: o.appName },
-            { prompt, aspectRatio: aspectRatio(req.width, req.height) }, o.timeoutMs, req.signal);
+            { prompt, aspectRatio: aspectRatio(req.width, req.height) }, o.timeoutMs, req.signal,
+            async () => { releaseRecord = await recordSlot(); });
         } catch (err) {
+          releaseRecord();
           const e = err instanceof AiCallError ? err : new AiCallError('network', 'request failed');
           recordAiCall(e.kind === 'rate_limited' ? 'rate_limited' : 'error');
           if (e.kind === 'rate_limited') {
@@ -217,8 +236,11 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
         const answeredAt = answer.receivedAt;
         const outcome = answer.kind;
         let b64 = answer.kind === 'image' ? answer.b64 : null;
-        const rec = await o.store.done(callKey, holder,
-          { orderKey: req.orderKey, outcome, image: b64, costUsd: answer.costUsd, keyId: grant.keyId, model: o.model });
+        let rec: { state: string; first: boolean };
+        try {
+          rec = await o.store.done(callKey, holder,
+            { orderKey: req.orderKey, outcome, image: b64, costUsd: answer.costUsd, keyId: grant.keyId, model: o.model });
+        } finally { releaseRecord(); }
         const windowMs = performance.now() - answeredAt;
         claimed = false;
         recordAiCall('ok');

@@ -98,13 +98,14 @@ export function readImageAnswerRaw(raw: Buffer, res: { status: number; headers: 
 }
 
 /** The answer, and when its headers arrived (performance.now(): the paid call is over then). */
-export async function imageCompletion(o: OpenRouterOptions, req: ImageRequest, timeoutMs: number, signal?: AbortSignal): Promise<ImageAnswer & { receivedAt: number }> {
+export async function imageCompletion(o: OpenRouterOptions, req: ImageRequest, timeoutMs: number, signal?: AbortSignal,
+  beforeBody?: () => Promise<void>): Promise<ImageAnswer & { receivedAt: number }> {
   const { raw, res, receivedAt } = await postChatRaw(o, {
     model: o.model,
     messages: [{ role: 'user', content: req.prompt }],
     modalities: ['image', 'text'],
     ...(req.aspectRatio ? { image_config: { aspect_ratio: req.aspectRatio } } : {}),
     stream: false,
-  }, timeoutMs, signal, MAX_IMAGE_ANSWER_BYTES);
+  }, timeoutMs, signal, MAX_IMAGE_ANSWER_BYTES, beforeBody);
   return { ...readImageAnswerRaw(raw, res), receivedAt };
 }

@@ -86,12 +86,23 @@ export function throwIfErrorBody(body: any, res: { status: number; headers: Head
 /**
  * POSTs one chat completion body and returns the 200 answer's raw bytes (read with a byte
  * cap), or throws an AiCallError for HTTP trouble. `timeoutMs` bounds the whole call
- * (headers and body); `signal` aborts it from outside. The caller parses the body.
+ * (headers and body; with beforeBody, each of the two); `signal` aborts it from outside.
+ * The caller parses the body.
  */
 export async function postChatRaw(o: Omit<OpenRouterOptions, 'model'>, payload: Record<string, unknown>, timeoutMs: number,
-  signal?: AbortSignal, maxBytes = MAX_ANSWER_BYTES): Promise<{ raw: Buffer; res: Response; receivedAt: number }> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  signal?: AbortSignal, maxBytes = MAX_ANSWER_BYTES,
+  /** Awaited between the headers and the body (an image caller's admission: the body waits in the socket meanwhile). */
+  beforeBody?: () => Promise<void>): Promise<{ raw: Buffer; res: Response; receivedAt: number }> {
+  // The time limit covers the wait for the headers and, separately, the body: a wait for
+  // admission in between (beforeBody) is not the provider's slowness, and an answer that has
+  // arrived is paid for, so it must not be thrown away for waiting its turn.
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  if (signal?.aborted) ac.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const arm = () => setTimeout(() => { timedOut = true; ac.abort(); }, timeoutMs);
+  let timer = arm();
   const url = `${o.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   let res: Response;
   let raw: Buffer;
@@ -105,16 +116,24 @@ export async function postChatRaw(o: Omit<OpenRouterOptions, 'model'>, payload: 
         ...(o.appName ? { 'x-title': o.appName } : {}),
       },
       body: JSON.stringify(payload),
-      signal: combined,
+      signal: ac.signal,
     });
     receivedAt = performance.now(); // the provider has answered (and billed): the kill window opens
+    if (res.ok && beforeBody) {
+      clearTimeout(timer);
+      await beforeBody();
+      timer = arm();
+    }
     // Error statuses carry small bodies; drain them with a small cap.
     raw = await readCapped(res, res.ok ? maxBytes : 1024 * 1024);
   } catch (err) {
     if (err instanceof AiCallError) throw err;
-    if (timeout.aborted && !signal?.aborted) throw new AiCallError('timeout', `no answer within ${timeoutMs} ms`);
+    if (timedOut && !signal?.aborted) throw new AiCallError('timeout', `no answer within ${timeoutMs} ms`);
     if (signal?.aborted) throw new AiCallError('network', 'aborted');
     throw new AiCallError('network', `request failed: ${(err as Error).name}`);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
   if (res.status === 429) {
     throw new AiCallError('rate_limited', 'HTTP 429', 429, parseRetryAfter(res.headers.get('retry-after')));
