@@ -43,7 +43,13 @@ async function startApp(env: Record<string, string>, log: Log): Promise<{ proc: 
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), LOG_LEVEL: 'warn', MAINTENANCE_EVERY_S: '0',
       // glibc malloc arenas: 2, as render.yaml deploys the app (per-thread arenas held
       // 863 MiB peak vs 564 MiB in an A/B at 200 cards); MALLOC_ARENA_MAX=8 etc. to compare.
-      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...env },
+      // A fixed mmap threshold, as render.yaml sets it too: multi-MB buffers (image answers,
+      // photos) are mmapped and returned on free instead of fragmenting the brk heap (which
+      // held 529 of 700 MB RSS in the run without it). MALLOC_MMAP_THRESHOLD_=0 etc. to compare.
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
+      // Other glibc malloc tunables pass through for A/B runs.
+      ...Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('MALLOC_') && v != null)) as Record<string, string>,
+      ...env },
   });
   // The app must not outlive the bench (a killed or failed bench leaves no orphan).
   const orphan = () => { if (proc.exitCode === null) proc.kill('SIGKILL'); };
@@ -87,6 +93,17 @@ const form = (photo: Buffer, i: number, variant: number | null) => {
   return f;
 };
 
+/** Prometheus text → value of an unlabelled series. */
+const gauge = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+
+/** A histogram's quantile as the upper bound of the bucket it falls in (Prometheus text, cumulative buckets). */
+function bucketQuantile(text: string, name: string, q: number): number | null {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [Number(m[1]), Number(m[2])] as const);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (!total) return null;
+  return buckets.find(([, n]) => n >= q * total)?.[0] ?? null;
+}
+
 /** Prometheus text → value of one series. */
 const metric = (text: string, name: string, labels: string) =>
   Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
@@ -112,7 +129,7 @@ async function aiRun(n: number, latencyS: number, log: Log) {
   }, log);
   try {
     const pics = await photos(8);
-    const samples: Array<{ t: number; running: number; aiOpen: number; rss: number; cpuWaiting: number; cpuActive: number }> = [];
+    const samples: Array<{ t: number; running: number; aiOpen: number; rss: number; cpuWaiting: number; cpuActive: number; heap: number; external: number }> = [];
     let sampling = true;
     const t0 = nowMs();
     const sampler = (async () => {
@@ -122,7 +139,9 @@ async function aiRun(n: number, latencyS: number, log: Log) {
           const [{ running }] = await sql`select count(*)::int as running from jobs where status = 'running' and kind in ('api-card', 'api-card-set')`;
           const aiOpen = or.requests.filter((r) => r.authorized && r.status === undefined).length;
           samples.push({ t: (nowMs() - t0) / 1000, running, aiOpen, rss: rss(app.proc.pid!).rss,
-            cpuWaiting: metric(m, 'cards_cpu_slots', 'state="waiting"'), cpuActive: metric(m, 'cards_cpu_slots', 'state="active"') });
+            cpuWaiting: metric(m, 'cards_cpu_slots', 'state="waiting"'), cpuActive: metric(m, 'cards_cpu_slots', 'state="active"'),
+            // Where the memory is: V8's heap vs memory outside it (Buffers, ArrayBuffers, sharp's inputs).
+            heap: gauge(m, 'nodejs_heap_size_used_bytes'), external: gauge(m, 'nodejs_external_memory_bytes') });
         } catch { /* the app is busy: next sample */ }
         await sleep(250);
       }
@@ -151,6 +170,8 @@ async function aiRun(n: number, latencyS: number, log: Log) {
     sampling = false;
     await sampler;
     const peak = rss(app.proc.pid!).hwm;
+    const finalMetrics = await (await fetch(`${app.base}/metrics`)).text().catch(() => '');
+    const atPeak = samples.reduce((a, b) => (b.rss > a.rss ? b : a), samples[0]!);
     const [{ calls, paid }] = await sql`select count(*)::int as calls, coalesce(sum(paid_calls), 0)::int as paid from ai_calls`.catch(() => [{ calls: null, paid: null }]);
     const variants = (await sql`select count(*)::int as n from api_card_images where role = 'variant'`)[0]!.n as number;
     return {
@@ -159,12 +180,17 @@ async function aiRun(n: number, latencyS: number, log: Log) {
       secondsAt200: round(samples.filter((s) => s.running >= 200).length * 0.25),
       maxAiOpen: Math.max(...samples.map((s) => s.aiOpen)),
       peakRssMb: Math.round(peak),
+      // Sampled every 250 ms: the sample with the highest RSS, and each part's own maximum.
+      atPeakSampleMb: { rss: Math.round(atPeak.rss), heap: Math.round(atPeak.heap), external: Math.round(atPeak.external) },
+      heapMaxMb: Math.round(Math.max(...samples.map((s) => s.heap))), externalMaxMb: Math.round(Math.max(...samples.map((s) => s.external))),
+      // ai_record_window_seconds (answer headers → ledger commit), bucket upper bounds.
+      recordWindowS: { p50: bucketQuantile(finalMetrics, 'ai_record_window_seconds', 0.5), p99: bucketQuantile(finalMetrics, 'ai_record_window_seconds', 0.99) },
       cpuWaitingMax: Math.max(...samples.map((s) => s.cpuWaiting)),
       cpuWaitingP50: median(samples.map((s) => s.cpuWaiting)),
       cpuActiveMax: Math.max(...samples.map((s) => s.cpuActive)),
       succeeded: done, dead, lost: n - done,
       providerCalls: or.calls(), aiCallRows: calls, paidCalls: paid, variants,
-      samples: samples.filter((_, i) => i % 4 === 0).map((s) => [round(s.t), s.running, s.aiOpen, Math.round(s.rss), s.cpuWaiting]),
+      samples: samples.filter((_, i) => i % 4 === 0).map((s) => [round(s.t), s.running, s.aiOpen, Math.round(s.rss), s.cpuWaiting, Math.round(s.heap), Math.round(s.external)]),
     };
   } finally {
     await app.stop();

@@ -260,17 +260,38 @@ describe('exactly-once paid calls', () => {
     } finally { await sqlB.end(); }
   });
 
-  test('the answer-to-record window (what a kill can double) over 30 answers', async () => {
+  test('an answer is recorded as received before anything decodes it: order of events over 12 answers (6 at once); the window only printed', async () => {
     or.png = await fakePng(7, 832, 1248, true); // a 3:4 answer with photo-like entropy: a real answer's size
-    const src = await source();
+    const events: string[] = [];
+    const src = await source({
+      timeoutMs: 30_000, // this test is about order, not time: a loaded box must not turn it into a timeout
+      onRecorded: (r) => { windows.push(r.windowMs); events.push(`recorded ${r.callKey}`); },
+      onDecode: (k) => events.push(`decode ${k}`),
+    });
     windows.length = 0;
     try {
-    for (let i = 0; i < 30; i++) assert.ok(await src(request(`bot:w${i}`)));
-      const s = [...windows].sort((a, b) => a - b);
-    const p50 = s[Math.floor(s.length / 2)]!;
-    console.log(`# record window over ${s.length} answers of ${or.png.length} bytes: p50 ${p50.toFixed(1)} ms, max ${s.at(-1)!.toFixed(1)} ms`);
-    assert.ok(p50 < 250 && s.at(-1)! < 2_000, `p50 ${p50} ms, max ${s.at(-1)} ms`);
+      for (const half of [0, 6]) await Promise.all(Array.from({ length: 6 }, async (_, i) => assert.ok(await src(request(`bot:w${half + i}`)))));
+      for (let i = 0; i < 12; i++) {
+        const k = `bot:w${i}:v1:backdrop`;
+        const rec = events.indexOf(`recorded ${k}`), dec = events.indexOf(`decode ${k}`);
+        assert.ok(rec >= 0 && dec >= 0 && rec < dec, `${k}: recorded at ${rec}, decoded at ${dec}`);
+      }
+      // Timing belongs to the benchmark; printed for the record, never asserted.
+      const s = [...windows].sort((x, y) => x - y);
+      console.log(`# record window over ${s.length} answers of ${or.png.length} bytes (6 at once): p50 ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms, max ${s.at(-1)!.toFixed(1)} ms`);
     } finally { or.png = await fakePng(); }
+  });
+
+  test('a picture that does not decode: recorded as received (paid once), a local backdrop now and on every later attempt', async () => {
+    const junk = Buffer.from('this is not an image, but it is valid base64 once encoded');
+    or.script({ kind: 'image', png: junk });
+    const src = await source();
+    assert.equal(await src(request('bot:junk')), null);
+    const r = await row('bot:junk');
+    assert.deepEqual([r.state, r.paid_calls], ['done', 1]);
+    assert.ok(Buffer.from(r.result).equals(junk), 'the bytes as the provider sent them');
+    assert.equal(await src(request('bot:junk')), null);
+    assert.equal(or.calls(), 1, 'never paid again');
   });
 });
 

@@ -8,14 +8,20 @@
 // `<order key>:v<variant>:backdrop`. Before calling, the attempt claims that row (holder +
 // lease): a recorded answer is returned without a call, and an attempt racing a live
 // holder waits for its answer instead of paying again. The provider's answer is recorded
-// before it is returned; only a worker killed between the answer and that commit (the
-// window measured in ai_record_window_seconds) leaves a claim another attempt takes over
-// when its lease ends, and pays again. A call that failed without being paid for (the
+// as received (its base64 and cost) in the tick it arrives, before any decoding or check;
+// only a worker killed between the answer and that commit (the window measured in
+// ai_record_window_seconds) leaves a claim another attempt takes over when its lease ends,
+// and pays again. Decoding, checking and fitting come after, from the recorded bytes, a few
+// at a time (FIT_SLOTS): an answer waiting for a slot is dropped and read back from the
+// ledger when its turn comes, so hundreds of answers in flight never sit in memory at once.
+// A recorded picture that does not decode ends in a local backdrop for that variant, every
+// time, and is never paid for again. A call that failed without being paid for (the
 // limiter had nothing left, 429, 5xx, connection refused) gives its claim back; one that
 // may have been paid (timed out or aborted after the request left, an answer without a
 // usable image) is recorded as failed, so no later attempt pays for that variant again.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import sharp from 'sharp';
 import type { BackdropSource } from '../cards/index.ts';
 import type { AiStore } from '../db/ai.ts';
@@ -57,7 +63,35 @@ export interface AiBackdropOptions {
   log?: Logger;
   /** Test hook: after an answer is recorded, with the answer-to-commit window. */
   onRecorded?: (r: { callKey: string; outcome: string; windowMs: number; costUsd: number }) => void;
+  /** Test hook: right before a picture is decoded (its base64 turned into bytes for sharp). */
+  onDecode?: (callKey: string) => void;
 }
+
+/**
+ * Pictures decoded and fitted at once in this process. Each holds its base64 (~3.5 MB for
+ * a 2.6 MB PNG), the bytes, and sharp's decoded pixels (~12 MB for 832×1248 RGBA) while it
+ * runs; the rest wait without their bytes.
+ */
+export const FIT_SLOTS = 2;
+const fitSlots = pLimit(FIT_SLOTS);
+/**
+ * Answers read and recorded at once in this process. Each holds its body (~3.5 MB), the
+ * base64 string and the query buffer until its commit; answers landing together beyond
+ * this wait with their bodies still in the socket. The wait counts in the record window.
+ */
+export const RECORD_SLOTS = 8;
+const recordSlots = pLimit(RECORD_SLOTS);
+/** Takes one record slot; resolves to its release (safe to call more than once). */
+function recordSlot(): Promise<() => void> {
+  return new Promise((take) => {
+    void recordSlots(() => new Promise<void>((done) => {
+      let released = false;
+      take(() => { if (!released) { released = true; done(); } });
+    }));
+  });
+}
+/** A picture larger than this many pixels is not decoded (a backdrop is ~1 Mpx). */
+const MAX_INPUT_PIXELS = 40_000_000;
 
 export const backdropCallKey = (orderKey: string, variant: number) => `${orderKey}:v${variant}:backdrop`;
 
@@ -85,16 +119,36 @@ export function forOrder(source: AiBackdropSource, orderKey: string, size = { wi
   });
 }
 
-type Decision = { kind: 'call' } | { kind: 'use'; image: Buffer } | { kind: 'none'; outcome: string };
+type Decision = { kind: 'call' } | { kind: 'use'; b64: string } | { kind: 'none'; outcome: string };
 
 export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
   const leaseSeconds = o.leaseSeconds ?? defaultLeaseSeconds(o.timeoutMs);
 
-  async function fit(image: Buffer, req: BackdropRequest): Promise<Buffer | null> {
-    try {
-      return await sharp(image).rotate().resize(req.width, req.height, { fit: 'cover', position: 'centre' })
-        .removeAlpha().jpeg({ quality: 92 }).toBuffer();
-    } catch { return null; }
+  /**
+   * The recorded picture as a width × height JPEG, or null when it does not decode. Runs in
+   * one of FIT_SLOTS; `b64` null (or a wait for a slot) means: read it back from the ledger.
+   */
+  async function fit(callKey: string, holder: string, req: BackdropRequest, b64: string | null): Promise<Buffer | null> {
+    // Holding the base64 only pays when a slot is free now; otherwise drop it while waiting.
+    let kept = fitSlots.activeCount < FIT_SLOTS ? b64 : null;
+    b64 = null;
+    return fitSlots(async () => {
+      if (req.signal?.aborted) return null;
+      if (kept == null) {
+        const c = await o.store.claim(callKey, req.orderKey, holder, leaseSeconds); // a recorded call: read only
+        kept = c.state === 'done' && c.image_b64 ? c.image_b64 : null;
+        if (kept == null) return null;
+      }
+      o.onDecode?.(callKey);
+      const bytes = Buffer.from(kept, 'base64');
+      kept = null;
+      if (bytes.length === 0) return null;
+      try {
+        return await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).rotate()
+          .resize(req.width, req.height, { fit: 'cover', position: 'centre' })
+          .removeAlpha().jpeg({ quality: 92 }).toBuffer();
+      } catch { return null; }
+    });
   }
 
   /** Claims the call, reuses what is recorded, or waits out another live holder. */
@@ -105,7 +159,7 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
       if (req.signal?.aborted) return { kind: 'none', outcome: 'aborted' };
       const c = await o.store.claim(callKey, req.orderKey, holder, leaseSeconds);
       if (c.state === 'claimed') return { kind: 'call' };
-      if (c.state === 'done') return c.image_b64 ? { kind: 'use', image: Buffer.from(c.image_b64, 'base64') } : { kind: 'none', outcome: 'empty' };
+      if (c.state === 'done') return c.image_b64 ? { kind: 'use', b64: c.image_b64 } : { kind: 'none', outcome: 'empty' };
       if (c.state === 'failed') return { kind: 'none', outcome: 'recorded_failure' };
       // busy: another attempt is calling. Its answer, or its lease running out, ends the wait
       // (polled: the holder may be another instance; the lease bounds it).
@@ -114,16 +168,6 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
       try { await sleep(wait, undefined, { signal: req.signal }); } catch { return { kind: 'none', outcome: 'aborted' }; }
       pauseMs = Math.min(pauseMs * 2, 1_000);
     }
-  }
-
-  /** A usable picture stays an image; anything sharp cannot read is a failed answer. */
-  async function checked(answer: ImageAnswer): Promise<{ outcome: string; image: Buffer | null }> {
-    if (answer.kind !== 'image') return { outcome: answer.kind, image: null };
-    try {
-      const m = await sharp(answer.bytes).metadata(); // header only: keeps the record window short
-      if (m.width && m.height) return { outcome: 'image', image: answer.bytes };
-    } catch { /* below */ }
-    return { outcome: 'bad_image', image: null };
   }
 
   return async function backdrop(req) {
@@ -139,8 +183,10 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
     try {
       const first = await decide(callKey, holder, req);
       if (first.kind === 'use') {
+        const image = await fit(callKey, holder, req, first.b64);
+        if (!image) return local(req.signal?.aborted ? 'aborted' : 'bad_image');
         recordAiBackdrop('recorded');
-        return await fit(first.image, req);
+        return image;
       }
       if (first.kind === 'none') return local(first.outcome);
       claimed = true;
@@ -159,11 +205,14 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
           claimed = false;
           return local(grant.reason === 'exhausted' ? 'limiter' : 'limiter_unavailable');
         }
-        let answer: ImageAnswer;
+        let answer: ImageAnswer & { receivedAt: number };
+        let releaseRecord = () => {};
         try {
           answer = await imageCompletion({ baseUrl: o.baseUrl, apiKey: grant.apiKey, model: o.model, appName: o.appName },
-            { prompt, aspectRatio: aspectRatio(req.width, req.height) }, o.timeoutMs, req.signal);
+            { prompt, aspectRatio: aspectRatio(req.width, req.height) }, o.timeoutMs, req.signal,
+            async () => { releaseRecord = await recordSlot(); });
         } catch (err) {
+          releaseRecord();
           const e = err instanceof AiCallError ? err : new AiCallError('network', 'request failed');
           recordAiCall(e.kind === 'rate_limited' ? 'rate_limited' : 'error');
           if (e.kind === 'rate_limited') {
@@ -183,26 +232,29 @@ export function aiBackdrop(o: AiBackdropOptions): AiBackdropSource {
           claimed = false;
           return local(outcome);
         }
-        recordAiCall('ok');
-        const answeredAt = performance.now();
-        const { outcome, image } = await checked(answer);
-        const rec = await o.store.done(callKey, holder,
-          { orderKey: req.orderKey, outcome, image, costUsd: answer.costUsd, keyId: grant.keyId, model: o.model });
+        // Recorded as received, in this tick: nothing is decoded or checked before the commit.
+        const answeredAt = answer.receivedAt;
+        const outcome = answer.kind;
+        let b64 = answer.kind === 'image' ? answer.b64 : null;
+        let rec: { state: string; first: boolean };
+        try {
+          rec = await o.store.done(callKey, holder,
+            { orderKey: req.orderKey, outcome, image: b64, costUsd: answer.costUsd, keyId: grant.keyId, model: o.model });
+        } finally { releaseRecord(); }
         const windowMs = performance.now() - answeredAt;
         claimed = false;
+        recordAiCall('ok');
         recordAiCost(answer.costUsd);
         o.onRecorded?.({ callKey, outcome, windowMs, costUsd: answer.costUsd });
         log?.info({ outcome, costUsd: answer.costUsd, key: grant.keyId, recordMs: Math.round(windowMs * 10) / 10 }, 'ai backdrop answered');
-        if (!image) return local(outcome);
-        if (!rec.first) {
-          // Another holder's answer was recorded first: every attempt uses that one.
-          const again = await decide(callKey, holder, req);
-          if (again.kind !== 'use') return local(again.kind === 'none' ? again.outcome : 'lost_claim');
-          recordAiBackdrop('recorded', windowMs / 1000);
-          return await fit(again.image, req);
-        }
-        recordAiBackdrop('image', windowMs / 1000);
-        return await fit(image, req);
+        if (b64 == null) return local(outcome);
+        // Another holder's answer was recorded first: every attempt uses that one (read back).
+        if (!rec.first) b64 = null;
+        const image = await fit(callKey, holder, req, b64);
+        b64 = null;
+        if (!image) return local(req.signal?.aborted ? 'aborted' : 'bad_image');
+        recordAiBackdrop(rec.first ? 'image' : 'recorded', windowMs / 1000);
+        return image;
       }
       await o.store.release(callKey, holder);
       claimed = false;

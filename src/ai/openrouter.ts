@@ -46,17 +46,67 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** Answers larger than this are refused while they stream in (a text answer is a few KB). */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
 /**
- * POSTs one chat completion body and returns the parsed JSON answer, or throws an
- * AiCallError. `timeoutMs` bounds the whole call (headers and body); `signal` aborts it
- * from outside.
+ * The body as one Buffer, read as a stream and cut off past `maxBytes`: no intermediate
+ * string (res.text() holds the chunks, their concatenation and a UTF-16/UTF-8 string).
+ * With a Content-Length the chunks are copied straight into one buffer of that size.
  */
-export async function postChat(o: Omit<OpenRouterOptions, 'model'>, payload: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<any> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new AiCallError('bad_response', `answer of ${declared} bytes is over the ${maxBytes} byte cap`, res.status);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const sized = Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafeSlow(declared) : null;
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    if (n + chunk.byteLength > maxBytes) throw new AiCallError('bad_response', `answer is over the ${maxBytes} byte cap`, res.status);
+    if (sized && n + chunk.byteLength <= sized.length) sized.set(chunk, n);
+    else chunks.push(chunk);
+    n += chunk.byteLength;
+  }
+  if (sized && chunks.length === 0) return n === sized.length ? sized : sized.subarray(0, n);
+  return Buffer.concat(sized ? [sized.subarray(0, Math.min(n, sized.length)), ...chunks] : chunks, n);
+}
+
+/** OpenRouter can answer 200 with an error object (e.g. the upstream model failed). */
+export function throwIfErrorBody(body: any, res: { status: number; headers: Headers }): void {
+  if (!body?.error) return;
+  const code = Number(body.error.code);
+  if (code === 429) throw new AiCallError('rate_limited', 'error 429 in body', 429, parseRetryAfter(res.headers.get('retry-after')));
+  if (code >= 500) throw new AiCallError('server_error', `error ${code} in body`, code);
+  throw new AiCallError('rejected', `error ${Number.isFinite(code) ? code : '?'} in body`, Number.isFinite(code) ? code : undefined);
+}
+
+/**
+ * POSTs one chat completion body and returns the 200 answer's raw bytes (read with a byte
+ * cap), or throws an AiCallError for HTTP trouble. `timeoutMs` bounds the whole call
+ * (headers and body; with beforeBody, each of the two); `signal` aborts it from outside.
+ * The caller parses the body.
+ */
+export async function postChatRaw(o: Omit<OpenRouterOptions, 'model'>, payload: Record<string, unknown>, timeoutMs: number,
+  signal?: AbortSignal, maxBytes = MAX_ANSWER_BYTES,
+  /** Awaited between the headers and the body (an image caller's admission: the body waits in the socket meanwhile). */
+  beforeBody?: () => Promise<void>): Promise<{ raw: Buffer; res: Response; receivedAt: number }> {
+  // The time limit covers the wait for the headers and, separately, the body: a wait for
+  // admission in between (beforeBody) is not the provider's slowness, and an answer that has
+  // arrived is paid for, so it must not be thrown away for waiting its turn.
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  if (signal?.aborted) ac.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut = false;
+  const arm = () => setTimeout(() => { timedOut = true; ac.abort(); }, timeoutMs);
+  let timer = arm();
   const url = `${o.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   let res: Response;
-  let text: string;
+  let raw: Buffer;
+  let receivedAt = 0;
   try {
     res = await fetch(url, {
       method: 'POST',
@@ -66,29 +116,39 @@ export async function postChat(o: Omit<OpenRouterOptions, 'model'>, payload: Rec
         ...(o.appName ? { 'x-title': o.appName } : {}),
       },
       body: JSON.stringify(payload),
-      signal: combined,
+      signal: ac.signal,
     });
-    text = await res.text();
+    receivedAt = performance.now(); // the provider has answered (and billed): the kill window opens
+    if (res.ok && beforeBody) {
+      clearTimeout(timer);
+      await beforeBody();
+      timer = arm();
+    }
+    // Error statuses carry small bodies; drain them with a small cap.
+    raw = await readCapped(res, res.ok ? maxBytes : 1024 * 1024);
   } catch (err) {
-    if (timeout.aborted && !signal?.aborted) throw new AiCallError('timeout', `no answer within ${timeoutMs} ms`);
+    if (err instanceof AiCallError) throw err;
+    if (timedOut && !signal?.aborted) throw new AiCallError('timeout', `no answer within ${timeoutMs} ms`);
     if (signal?.aborted) throw new AiCallError('network', 'aborted');
     throw new AiCallError('network', `request failed: ${(err as Error).name}`);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
   if (res.status === 429) {
     throw new AiCallError('rate_limited', 'HTTP 429', 429, parseRetryAfter(res.headers.get('retry-after')));
   }
   if (res.status >= 500) throw new AiCallError('server_error', `HTTP ${res.status}`, res.status);
   if (!res.ok) throw new AiCallError('rejected', `HTTP ${res.status}`, res.status);
+  return { raw, res, receivedAt };
+}
 
+/** POSTs one chat completion body and returns the parsed JSON answer, or throws an AiCallError. */
+export async function postChat(o: Omit<OpenRouterOptions, 'model'>, payload: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<any> {
+  const { raw, res } = await postChatRaw(o, payload, timeoutMs, signal);
   let body: any;
-  try { body = JSON.parse(text); } catch { throw new AiCallError('bad_response', 'response is not JSON', res.status); }
-  // OpenRouter can answer 200 with an error object (e.g. the upstream model failed).
-  if (body?.error) {
-    const code = Number(body.error.code);
-    if (code === 429) throw new AiCallError('rate_limited', 'error 429 in body', 429, parseRetryAfter(res.headers.get('retry-after')));
-    if (code >= 500) throw new AiCallError('server_error', `error ${code} in body`, code);
-    throw new AiCallError('rejected', `error ${Number.isFinite(code) ? code : '?'} in body`, Number.isFinite(code) ? code : undefined);
-  }
+  try { body = JSON.parse(raw.toString('utf8')); } catch { throw new AiCallError('bad_response', 'response is not JSON', res.status); }
+  throwIfErrorBody(body, res);
   return body;
 }
 

@@ -8,7 +8,8 @@ export interface AiCallRecord {
   orderKey: string;
   /** 'image' (image holds the bytes), or why there is none: 'no_image', 'refusal', 'timeout', … */
   outcome: string;
-  image: Buffer | null;
+  /** The picture's bytes, or its base64 text as the provider sent it (stored as is, decoded by Postgres). */
+  image: Buffer | string | null;
   costUsd: number;
   keyId: string | null;
   model: string;

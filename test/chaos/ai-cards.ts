@@ -187,7 +187,9 @@ export async function measureAi(sql: postgres.Sql, or: FakeOpenRouter, w: AiWork
       (select count(*)::int from public.ai_calls a join public.api_cards c on a.order_key = 'api:' || c.job_id
          where c.job_id = any(${ids}::bigint[]) and c.variants_at is not null and a.state = 'done' and a.outcome = 'image') as ai_variants,
       (select count(*)::int from public.ai_calls a where a.order_key like 'api:%' and a.state = 'claimed') as claims_left,
-      (select count(*)::int from public.ai_calls a where a.order_key like 'api:%' and a.state = 'done' and a.outcome = 'image') as images_recorded,
+      -- Every image recorded, the bot's orders' ('order:…') too: the provider's log below counts
+      -- their image calls as well (the bot's generation asks for AI backdrops since bot-gen).
+      (select count(*)::int from public.ai_calls a where a.state = 'done' and a.outcome = 'image') as images_recorded,
       (select coalesce(jsonb_object_agg(outcome, n), '{}'::jsonb) from (select coalesce(outcome, state) as outcome, count(*)::int as n
          from public.ai_calls where order_key like 'api:%' group by 1) o) as outcomes`;
   // Image calls only: the bot's cards ask the same provider for selling copy.

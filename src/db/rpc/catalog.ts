@@ -6,6 +6,7 @@
 //
 // An argument type ending in `?` has a default in SQL and may be left out. `base64` is
 // SQL `text` carrying bytes: stores pass a Buffer, the transport sends its base64 once
+// (or a string that already is base64, e.g. an AI answer as received, sent as is)
 // (the smallest text form both transports carry: PostgREST speaks JSON, postgres.js sends
 // parameters as text, where a bytea would travel as hex, twice the size).
 import type { HistoryRowRaw, JobRow, JobStatus, QueueStats } from '../store.ts';
@@ -138,7 +139,7 @@ type ArgsDef<F extends FnName> = (typeof CATALOG)[F]['args'];
 type Base<T> = T extends `${infer B extends SqlType}?` ? B : T;
 type TsOf<T> =
   T extends 'text' ? string :
-  T extends 'base64' ? Buffer :
+  T extends 'base64' ? Buffer | string :
   T extends 'integer' ? number :
   T extends 'bigint' ? Bigint :
   T extends 'boolean' ? boolean :
