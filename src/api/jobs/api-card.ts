@@ -24,6 +24,9 @@ export const apiCardPayload = z.object({});
  */
 const LOCAL_WORK_MS = 600_000;
 
+/** How long a job waiting for its cut-out keeps the photo it read before reading it again later. */
+const PHOTO_HOLD_MS = 1_000;
+
 /**
  * `backdropsFor(orderKey)`: a backdrop source for one card (the AI's: its paid calls are
  * keyed by the order). `backdropMaxMs`: the longest one AI backdrop may take
@@ -53,14 +56,23 @@ export function apiCardJob(d: { db: ApiDb; backdrops?: BackdropSource; backdrops
         const t0 = performance.now();
         let stage;
         try {
-          // The photo is read again once the cut-out's turn comes: with JOB_CONCURRENCY in
-          // the hundreds, jobs queued for the CPU limit must not each hold a phone photo.
+          // With JOB_CONCURRENCY in the hundreds, jobs queued for the CPU limit must not each
+          // hold a phone photo: one whose cut-out does not start within a second lets go of the
+          // photo and reads it again when its turn comes (a free slot: no second read).
+          let held: Buffer | null = input.photo;
           input = { ...input, photo: null };
-          stage = await cutoutInThread(async () => {
-            const again = await d.db.input(id);
-            if (!again?.photo) throw new PermanentError(`card ${id} has no photo`);
-            return again.photo;
-          }, { signal });
+          const letGo = setTimeout(() => { held = null; }, PHOTO_HOLD_MS);
+          try {
+            stage = await cutoutInThread(async () => {
+              if (held) return held;
+              const again = await d.db.input(id);
+              if (!again?.photo) throw new PermanentError(`card ${id} has no photo`);
+              return again.photo;
+            }, { signal });
+          } finally {
+            clearTimeout(letGo);
+            held = null;
+          }
         } catch (err) {
           if (err instanceof BadPhotoError) throw new PermanentError(`bad photo (${err.code}): ${err.message}`);
           throw err;
