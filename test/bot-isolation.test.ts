@@ -68,14 +68,20 @@ describe('polling: chats run concurrently, each chat in order', () => {
     u.sendText('Ceramic mug 350 ml');
     u.sendText('Volume 350 ml\nDishwasher safe');
     u.sendText('990');
-    const templates = await u.waitForMessage((m) => m.kind === 'photo', 20_000);
-    assert.ok(buttons(templates).some((b) => b.startsWith('tpl:')), 'the template choice comes last');
-    const texts = u.messages().filter((m) => m.kind === 'text').map((m) => m.text!);
-    assert.equal(texts.length, 4, texts.join(' | '));
+    const market = await u.waitForMessage((m) => buttons(m).some((b) => b.startsWith('mp:')), 20_000);
+    assert.match(market.text ?? '', /^Which marketplace/, 'the marketplace choice comes last');
+    // The cut-out preview (a picture, or a line saying the photo will be framed) comes right
+    // after the photo; the conversation's own questions follow in order.
+    const all = u.messages();
+    const preview = all.findIndex((m) => m.kind === 'photo' || /framed as is/.test(m.text ?? ''));
+    const texts = all.filter((m, i) => m.kind === 'text' && i !== preview).map((m) => m.text!);
+    assert.equal(texts.length, 5, texts.join(' | '));
     assert.match(texts[0], /^Hi, /);
+    assert.ok(preview > 0 && preview < all.findIndex((m) => /^Got the photo/.test(m.text ?? '')), 'the preview comes before the title question');
     assert.match(texts[1], /^Got the photo/);
     assert.match(texts[2], /^Key features/);
     assert.match(texts[3], /^Price in ₽/);
+    assert.match(texts[4], /^Which marketplace/);
   });
 });
 
