@@ -142,7 +142,12 @@ async function serveThenStop(t: TestContext, command: string, o: { cwd: string; 
     status = await fetch(health).then((r) => r.status, () => 0);
     if (status !== 200) await sleep(200);
   }
-  const view = await (await fetch(health)).json();
+  // /queue's figures are cached for a second, so the first 200 may predate the first heartbeat.
+  let view = await (await fetch(health)).json();
+  for (const until = Date.now() + 10_000; !view.instances?.length && Date.now() < until;) {
+    await sleep(200);
+    view = await (await fetch(health)).json();
+  }
   assert.equal(view.instances?.length, 1, 'the instance heartbeats into the database');
 
   const stopAt = Date.now();
