@@ -14,7 +14,7 @@ import type { RunningApp } from '../src/main.ts';
 import { createTestDb, type TestDb } from './support/db.ts';
 import { spawnTs, type Proc } from './support/procs.ts';
 import { startFakeTelegram, type FakeTelegram, type FakeUser } from './support/fake-telegram.ts';
-import { TOKEN, after, buttons, fillOrder, startBotApp } from './support/bot.ts';
+import { TOKEN, after, buttons, confirmAndPick, fillOrder, startBotApp } from './support/bot.ts';
 import { startProxy, type Proxy } from './support/proxy.ts';
 import { animatedGif, bombPng, corruptJpeg, largePng, productPhoto, truncatedPng } from './support/hostile-files.ts';
 
@@ -99,8 +99,8 @@ describe('hostile input corpus', () => {
       title: 'كوب سيراميك ‏Кружка\u200b\u200d 350 мл', features: 'עמיד\n\u200f\u202eReversed\u202c text\nобычная строка',
     });
     assert.match(summary.text!, /Кружка/);
-    const card = await after(u, () => u.pressButton(summary.message_id, confirmData), (m) => m.kind === 'document', 30_000);
-    assert.equal(card.file?.mime_type ?? 'image/jpeg', 'image/jpeg');
+    const { slides } = await confirmAndPick(u, { summary, confirmData }, 1, 60_000);
+    assert.equal(slides.length, 3, 'the set was made and delivered');
   });
 
   hostile('text that looks like SQL or HTML is kept literally', async () => {
@@ -108,7 +108,7 @@ describe('hostile input corpus', () => {
     const title = `'); drop table jobs; -- <b>x</b><script>`;
     const { summary, confirmData } = await fillOrder(u, await productPhoto(), { title, features: '<i>a</i> & b\n${process.env}' });
     assert.ok(summary.text!.includes(title), 'shown as typed');
-    await after(u, () => u.pressButton(summary.message_id, confirmData), (m) => m.kind === 'document', 30_000);
+    await confirmAndPick(u, { summary, confirmData }, 1, 60_000);
     const orders = await db.sql`select title, features, render_job_id from public.orders where user_id = ${u.id}`;
     assert.equal(orders.length, 1, 'one order, stored');
     assert.equal(orders[0].title, title, 'stored as typed');
